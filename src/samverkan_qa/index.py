@@ -1,0 +1,369 @@
+"""The index on disk: build (incrementally), write atomically, load and check its identity.
+
+Files in the index folder, all plain (no pickle):
+  manifest.json     format version, model identity, chunking, every document's content hash
+  documents.jsonl   the clean documents with their metadata
+  chunks.jsonl      passages with offsets into their document's clean text
+  vectors.npy       one normalised embedding per chunk, same order
+  dense.faiss       FAISS inner-product index over vectors.npy
+  lexical/          the Swedish BM25 index
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from samverkan_qa.chunking import Chunker
+from samverkan_qa.documents import Chunk, Document
+from samverkan_qa.embedding import Embedder
+from samverkan_qa.errors import IndexMismatchError, IndexNotFoundError, InvalidInputError
+from samverkan_qa.loading import Skipped, load_documents
+from samverkan_qa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+# Bump when cleaning or metadata extraction changes what a document's stored form is.
+PIPELINE_VERSION = 1
+MANIFEST = "manifest.json"
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class BuildReport:
+    documents: int = 0
+    chunks: int = 0
+    embedded_chunks: int = 0
+    reused_documents: int = 0
+    new_or_changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class Index:
+    """A loaded index: documents, chunks and their vectors, in one order."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    _faiss: Any = None
+    _lexical: Any = None
+
+    @property
+    def faiss(self) -> Any:
+        if self._faiss is None:
+            import faiss
+
+            self._faiss = faiss.read_index(str(self.folder / "dense.faiss"))
+        return self._faiss
+
+    @property
+    def lexical(self) -> Any:
+        if self._lexical is None:
+            from samverkan_qa.lexical import LexicalIndex
+
+            self._lexical = LexicalIndex.load(self.folder / "lexical")
+        return self._lexical
+
+    def check_model(self, identity: dict[str, Any]) -> None:
+        built = self.manifest.get("model", {})
+        if built.get("sha256") != identity.get("sha256"):
+            raise IndexMismatchError(
+                f"index {self.folder} was built with model {built.get('name')!r} "
+                f"({str(built.get('sha256'))[:12]}), not {identity.get('name')!r} "
+                f"({str(identity.get('sha256'))[:12]}): rebuild it with `samverkan-qa index`"
+            )
+
+
+def _chunking_settings(settings: Settings, embedder: Embedder) -> dict[str, Any]:
+    from samverkan_qa.chunking import SEPARATORS
+
+    return {
+        "chunk_tokens": settings.chunk_tokens,
+        "overlap": settings.chunk_overlap,
+        "separators": SEPARATORS,
+        "max_tokens": embedder.max_tokens,
+        "pipeline_version": PIPELINE_VERSION,
+    }
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    path = folder / MANIFEST
+    if not path.exists():
+        _recover_interrupted_swap(folder)
+    if not path.exists():
+        raise IndexNotFoundError(f"no index at {folder}: build it with `samverkan-qa index`")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IndexMismatchError(f"unreadable index manifest {path}: {exc}") from exc
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index {folder} has format version {manifest.get('format_version')}, this "
+            f"program reads version {FORMAT_VERSION}: rebuild it with `samverkan-qa index`"
+        )
+    return manifest
+
+
+def load_index(folder: Path) -> Index:
+    manifest = read_manifest(folder)
+    try:
+        documents = {
+            d["doc_id"]: Document.from_dict(d) for d in _read_jsonl(folder / "documents.jsonl")
+        }
+        chunks = [Chunk.from_dict(c) for c in _read_jsonl(folder / "chunks.jsonl")]
+        vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexMismatchError(f"index {folder} is damaged ({exc}): rebuild it") from exc
+    if len(chunks) != len(vectors):
+        raise IndexMismatchError(f"index {folder} is damaged (chunks and vectors differ)")
+    return Index(folder, manifest, documents, chunks, vectors)
+
+
+def _previous(folder: Path, model: dict[str, Any], chunking: dict[str, Any]) -> Index | None:
+    """The existing index, if it was shaped by the same model and chunking; else None."""
+    try:
+        old = load_index(folder)
+    except (IndexNotFoundError, IndexMismatchError):
+        return None
+    if old.manifest.get("model") != model or old.manifest.get("chunking") != chunking:
+        log.info("index at %s was built with other settings: rebuilding all", folder)
+        return None
+    return old
+
+
+def build_index(
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    sources: list[Path] | None = None,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Index the sources into settings.index_dir, re-embedding only new or changed documents."""
+    started = time.perf_counter()
+    _check_target(settings.index_dir)
+    loaded = load_documents(sources or list(settings.corpus))
+    report = BuildReport(skipped=loaded.skipped)
+    if not loaded.documents:
+        names = ", ".join(str(s) for s in (sources or settings.corpus))
+        raise InvalidInputError(f"no indexable documents in {names}")
+    chunking = _chunking_settings(settings, embedder)
+    previous = _previous(settings.index_dir, embedder.identity, chunking)
+    chunker = Chunker(
+        embedder.count_tokens,
+        chunk_tokens=settings.chunk_tokens,
+        overlap=settings.chunk_overlap,
+        max_tokens=embedder.max_tokens - 16,  # room for the "passage: " prompt and specials
+    )
+    _annotate(loaded.documents)
+    chunks, vectors = _chunks_and_vectors(
+        loaded.documents, chunker, embedder, previous, report, progress
+    )
+    if previous:
+        current = {d.doc_id for d in loaded.documents}
+        report.removed = sorted(set(previous.documents) - current)
+    _write_index(settings.index_dir, embedder, chunking, loaded.documents, chunks, vectors)
+    report.documents, report.chunks = len(loaded.documents), len(chunks)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _check_target(folder: Path) -> None:
+    """Never replace a folder that is not an index (a typo in --index must not delete data)."""
+    if folder.is_file():
+        raise InvalidInputError(f"index path is a file, not a folder: {folder}")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / MANIFEST).exists():
+        raise InvalidInputError(f"refusing to overwrite {folder}: it is not a samverkan-qa index")
+
+
+def _annotate(documents: list[Document]) -> None:
+    """Attach the facts each document states (dates, parties, period, ...)."""
+    from samverkan_qa.metadata import extract_facts, facts_to_json
+
+    for doc in documents:
+        front = {k: v for k, v in doc.metadata.items() if k != "facts"}
+        facts = extract_facts(
+            doc.text, title=doc.title, filename=Path(doc.source).name, front_matter=front
+        )
+        doc.metadata["facts"] = facts_to_json(facts)
+
+
+def _chunks_and_vectors(
+    documents: list[Document],
+    chunker: Chunker,
+    embedder: Embedder,
+    previous: Index | None,
+    report: BuildReport,
+    progress: Progress | None,
+) -> tuple[list[Chunk], np.ndarray]:
+    reuse: dict[str, tuple[list[Chunk], np.ndarray]] = {}
+    if previous:
+        reuse = _by_document(previous)
+    todo: list[Chunk] = []
+    per_doc: list[tuple[list[Chunk], np.ndarray | None]] = []
+    for doc in documents:
+        old = previous.documents.get(doc.doc_id) if previous else None
+        if old is not None and old.hash == doc.hash and doc.doc_id in reuse:
+            per_doc.append(reuse[doc.doc_id])
+            report.reused_documents += 1
+            continue
+        new_chunks = chunker.split(doc)
+        todo.extend(new_chunks)
+        per_doc.append((new_chunks, None))
+        report.new_or_changed.append(doc.doc_id)
+    fresh = _embed(embedder, todo, progress)
+    report.embedded_chunks = len(todo)
+    return _assemble(per_doc, fresh, _dim(previous, fresh))
+
+
+def _dim(previous: Index | None, fresh: np.ndarray) -> int:
+    if fresh.size or previous is None:
+        return int(fresh.shape[1]) if fresh.ndim == 2 else 0
+    return int(previous.vectors.shape[1])
+
+
+def _assemble(
+    per_doc: list[tuple[list[Chunk], np.ndarray | None]], fresh: np.ndarray, dim: int
+) -> tuple[list[Chunk], np.ndarray]:
+    chunks: list[Chunk] = []
+    blocks: list[np.ndarray] = []
+    cursor = 0
+    for doc_chunks, vectors in per_doc:
+        if vectors is None:
+            vectors = fresh[cursor : cursor + len(doc_chunks)]
+            cursor += len(doc_chunks)
+        chunks.extend(doc_chunks)
+        blocks.append(vectors)
+    matrix = np.concatenate(blocks) if blocks else np.zeros((0, dim), "float32")
+    return chunks, np.ascontiguousarray(matrix, dtype="float32")
+
+
+def _by_document(index: Index) -> dict[str, tuple[list[Chunk], np.ndarray]]:
+    rows: dict[str, list[int]] = {}
+    for row, chunk in enumerate(index.chunks):
+        rows.setdefault(chunk.doc_id, []).append(row)
+    return {d: ([index.chunks[r] for r in rs], index.vectors[rs]) for d, rs in rows.items()}
+
+
+def _embed(embedder: Embedder, chunks: list[Chunk], progress: Progress | None) -> np.ndarray:
+    batch = 64
+    parts = []
+    for i in range(0, len(chunks), batch):
+        parts.append(embedder.embed_passages([c.text for c in chunks[i : i + batch]]))
+        if progress:
+            progress(min(i + batch, len(chunks)), len(chunks))
+    if not parts:
+        return np.zeros((0, 0), "float32")
+    return np.concatenate(parts).astype("float32")
+
+
+def _write_index(
+    folder: Path,
+    embedder: Embedder,
+    chunking: dict[str, Any],
+    documents: list[Document],
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+) -> None:
+    """Write everything beside the target, then swap it in: never a half-written index."""
+    import faiss
+
+    from samverkan_qa.lexical import LexicalIndex
+
+    folder = folder.resolve()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = folder.with_name(f".{folder.name}.building-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        _write_jsonl(staging / "documents.jsonl", (d.to_dict() for d in documents))
+        _write_jsonl(staging / "chunks.jsonl", (c.to_dict() for c in chunks))
+        np.save(staging / "vectors.npy", vectors, allow_pickle=False)
+        dense = faiss.IndexFlatIP(vectors.shape[1])
+        dense.add(vectors)
+        faiss.write_index(dense, str(staging / "dense.faiss"))
+        lexical = LexicalIndex.build([c.text for c in chunks])
+        lexical.save(staging / "lexical")
+        manifest = _manifest(embedder, chunking, documents, chunks, lexical.settings())
+        # The manifest goes last: a folder without one is never taken for an index.
+        (staging / MANIFEST).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+        _swap_in(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _manifest(
+    embedder: Embedder,
+    chunking: dict[str, Any],
+    documents: list[Document],
+    chunks: list[Chunk],
+    lexical: dict[str, Any],
+) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for chunk in chunks:
+        counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+    return {
+        "format_version": FORMAT_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "model": embedder.identity,
+        "chunking": chunking,
+        "lexical": lexical,
+        "n_documents": len(documents),
+        "n_chunks": len(chunks),
+        "documents": {
+            d.doc_id: {
+                "hash": d.hash,
+                "source": d.source,
+                "title": d.title,
+                "chunks": counts.get(d.doc_id, 0),
+            }
+            for d in documents
+        },
+    }
+
+
+def _swap_in(staging: Path, folder: Path) -> None:
+    old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+    if folder.exists():
+        os.replace(folder, old)
+    os.replace(staging, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover_interrupted_swap(folder: Path) -> None:
+    """If a build died between its two renames, the previous index is still beside it."""
+    if folder.exists():
+        return
+    olds = sorted(folder.parent.glob(f".{folder.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if olds and (olds[-1] / MANIFEST).exists():
+        log.warning("restoring index %s from an interrupted build", folder)
+        os.replace(olds[-1], folder)

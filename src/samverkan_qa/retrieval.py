@@ -1,0 +1,209 @@
+"""Retrieval: dense (FAISS) and Swedish BM25 candidates, fused, de-duplicated, with spans."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from samverkan_qa.documents import Chunk, Document
+from samverkan_qa.embedding import Embedder, load_embedder
+from samverkan_qa.errors import InvalidInputError
+from samverkan_qa.index import Index, load_index
+from samverkan_qa.metadata import FieldFilter, facts_from_json, matches
+from samverkan_qa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MODES = ("hybrid", "dense", "lexical")
+MAX_K = 100
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """How candidates are found and combined; defaults were tuned on the development data."""
+
+    mode: str = "hybrid"
+    candidates: int = 50
+    fusion: str = "convex"
+    lexical_weight: float = 0.35
+    abstain_dense: float = 0.80
+    abstain_coverage: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise InvalidInputError(f"unknown search mode {self.mode!r}; use one of {MODES}")
+
+
+@dataclass
+class Hit:
+    rank: int
+    score: float
+    dense: float | None
+    lexical: float | None
+    chunk: Chunk
+    document: Document
+    spans: list[tuple[int, int]] = field(default_factory=list)  # answer sentences, doc offsets
+
+    @property
+    def doc_id(self) -> str:
+        return self.chunk.doc_id
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text
+
+    def to_json(self) -> dict[str, Any]:
+        doc = self.document
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 6),
+            "dense_score": None if self.dense is None else round(self.dense, 6),
+            "lexical_score": None if self.lexical is None else round(self.lexical, 6),
+            "doc_id": doc.doc_id,
+            "chunk_id": self.chunk.chunk_id,
+            "title": doc.title,
+            "source": doc.source,
+            "doc_type": doc.doc_type,
+            "start": self.chunk.start,
+            "end": self.chunk.end,
+            "page": self.chunk.page,
+            "text": self.chunk.text,
+            "answer_spans": [{"start": s, "end": e, "text": doc.text[s:e]} for s, e in self.spans],
+        }
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list[Hit]
+    abstained: bool = False
+
+
+class Retriever:
+    """Search one index with one embedder. Heavy parts load on first use."""
+
+    def __init__(self, index: Index, embedder: Embedder, config: RetrievalConfig | None = None):
+        self.index = index
+        self.embedder = embedder
+        self.config = config or RetrievalConfig()
+        if self.config.mode != "lexical":
+            index.check_model(embedder.identity)
+
+    @classmethod
+    def open(cls, settings: Settings, config: RetrievalConfig | None = None) -> Retriever:
+        return cls(load_index(settings.index_dir), load_embedder(settings), config)
+
+    def allowed_rows(self, filters: list[FieldFilter]) -> np.ndarray | None:
+        """Row numbers of chunks whose document passes every filter (None: no filter)."""
+        if not filters:
+            return None
+        keep = {
+            doc_id
+            for doc_id, doc in self.index.documents.items()
+            if matches(facts_from_json(doc.metadata.get("facts", {})), filters, doc_id=doc_id)
+        }
+        return np.array([i for i, c in enumerate(self.index.chunks) if c.doc_id in keep], "int64")
+
+    def search(
+        self, question: str, k: int = 5, filters: list[FieldFilter] | None = None
+    ) -> SearchResult:
+        return self.search_many([question], k, filters)[0]
+
+    def search_many(
+        self, questions: list[str], k: int = 5, filters: list[FieldFilter] | None = None
+    ) -> list[SearchResult]:
+        for question in questions:
+            check_question(question)
+        check_k(k)
+        allowed = self.allowed_rows(filters or [])
+        vectors = None
+        if self.config.mode != "lexical":
+            vectors = self.embedder.embed_queries(questions)
+        return [
+            self._search_one(q, k, allowed, None if vectors is None else vectors[i])
+            for i, q in enumerate(questions)
+        ]
+
+    def _search_one(
+        self, question: str, k: int, allowed: np.ndarray | None, vector: np.ndarray | None
+    ) -> SearchResult:
+        if allowed is not None and len(allowed) == 0:
+            return SearchResult(question, [], abstained=True)
+        n = max(self.config.candidates, k * 4)
+        dense = self._dense(vector, n, allowed) if vector is not None else {}
+        lexical = self._lexical(question, n, allowed) if self.config.mode != "dense" else {}
+        ranked = self._fuse(dense, lexical)
+        return self._finish(question, ranked, dense, lexical, k)
+
+    def _dense(self, vector: np.ndarray, n: int, allowed: np.ndarray | None) -> dict[int, float]:
+        import faiss
+
+        params = None
+        if allowed is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+        n = min(n, self.index.faiss.ntotal)
+        scores, rows = self.index.faiss.search(vector[None, :], n, params=params)
+        return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
+
+    def _lexical(self, question: str, n: int, allowed: np.ndarray | None) -> dict[int, float]:
+        return dict(self.index.lexical.search(question, n, allowed=allowed))
+
+    def _fuse(self, dense: dict[int, float], lexical: dict[int, float]) -> list[Any]:
+        from samverkan_qa.ranking import fuse
+
+        weight = {"dense": 0.0, "lexical": 1.0}.get(self.config.mode, self.config.lexical_weight)
+        return fuse(dense, lexical, method=self.config.fusion, weight=weight)
+
+    def _finish(
+        self,
+        question: str,
+        ranked: list[Any],
+        dense: dict[int, float],
+        lexical: dict[int, float],
+        k: int,
+    ) -> SearchResult:
+        from samverkan_qa.ranking import collapse_duplicates
+
+        hits = [self._hit(question, f) for f in ranked[: max(k * 3, 20)]]
+        hits = collapse_duplicates(hits)[:k]
+        for rank, hit in enumerate(hits, start=1):
+            hit.rank = rank
+        return SearchResult(question, hits, abstained=self._abstain(question, hits, dense))
+
+    def _hit(self, question: str, fused: Any) -> Hit:
+        chunk = self.index.chunks[fused.row]
+        doc = self.index.documents[chunk.doc_id]
+        hit = Hit(0, fused.fused, fused.dense, fused.lexical, chunk, doc)
+        hit.spans = self._spans(question, chunk)
+        return hit
+
+    def _spans(self, question: str, chunk: Chunk) -> list[tuple[int, int]]:
+        from samverkan_qa.ranking import best_spans
+
+        spans = best_spans(question, chunk.text, self.index.lexical.analyzer)
+        return [(chunk.start + s, chunk.start + e) for s, e, _ in spans]
+
+    def _abstain(self, question: str, hits: list[Hit], dense: dict[int, float]) -> bool:
+        from samverkan_qa.ranking import AbstainThresholds, query_coverage, should_abstain
+
+        if not hits:
+            return True
+        top_dense = max(dense.values()) if dense else 1.0
+        coverage = query_coverage(question, hits[0].text, self.index.lexical.analyzer)
+        thresholds = AbstainThresholds(
+            dense=self.config.abstain_dense, coverage=self.config.abstain_coverage
+        )
+        return should_abstain(top_dense, coverage, thresholds=thresholds)
+
+
+def check_question(question: str) -> None:
+    if not isinstance(question, str) or not question.strip():
+        raise InvalidInputError("the question is empty")
+
+
+def check_k(k: int) -> None:
+    if not 1 <= k <= MAX_K:
+        raise InvalidInputError(f"-k must be between 1 and {MAX_K}, got {k}")
