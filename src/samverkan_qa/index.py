@@ -188,8 +188,10 @@ def build_index(
     if previous:
         current = {d.doc_id for d in loaded.documents}
         report.removed = sorted(set(previous.documents) - current)
-    _write_index(settings.index_dir, embedder, chunking, loaded.documents, chunks, vectors)
     report.documents, report.chunks = len(loaded.documents), len(chunks)
+    unchanged = previous and not report.new_or_changed and not report.removed
+    if not unchanged or list(previous.documents) != [d.doc_id for d in loaded.documents]:
+        _write_index(settings.index_dir, embedder, chunking, loaded.documents, chunks, vectors)
     report.seconds = time.perf_counter() - started
     return report
 

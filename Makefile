@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make run` (web chat) and `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+CLI    := $(VENV)/bin/samverkan-qa
+STAMP  := $(VENV)/.installed
+INDEX  ?= index
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test install index browser bench lint
+
+run: index
+	$(CLI) serve --index $(INDEX)
+
+test: install browser
+	$(PY) -m ruff check src tests app.py bench
+	$(PY) -m pytest -ra
+
+install: $(STAMP)
+
+# torch first and pinned: that CPU build is on this machine; anything else pulls CUDA wheels.
+$(STAMP): pyproject.toml
+	[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[web,dev]'
+	touch $(STAMP)
+
+# Builds the index if it is missing; re-embeds only new or changed documents otherwise.
+index: install
+	$(CLI) index corpus --index $(INDEX)
+
+# Headless Chromium for the browser test, from Debian's packages (no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; }
+
+bench: install
+	$(PY) bench/run.py
+
+lint: install
+	$(PY) -m ruff check src tests app.py bench
+	$(PY) -m ruff format --check src tests app.py bench
