@@ -125,15 +125,24 @@ def small_corpus(tmp_path: Path) -> Path:
     )
     write_docx(
         corpus / "avtal.docx",
-        ["Samverkansavtal mellan Älvby kommun och Kriminalvården.",
-         "Avtalet undertecknades den 11 februari 2025."],
+        [
+            "Samverkansavtal mellan Älvby kommun och Kriminalvården.",
+            "Avtalet undertecknades den 11 februari 2025.",
+        ],
         title="Samverkansavtal Kriminalvården",
     )
     records = [
-        {"id": "rec-1", "title": "Lägesbild Älvby", "text": "Lägesbilden visar ökad otrygghet "
-         "kring stationen på kvällstid.", "kommun": "Älvby"},
-        {"id": "rec-2", "title": "Ordningsvakter", "text": "Kommunen anlitar ordningsvakter "
-         "vid stationen under sommaren."},
+        {
+            "id": "rec-1",
+            "title": "Lägesbild Älvby",
+            "text": "Lägesbilden visar ökad otrygghet kring stationen på kvällstid.",
+            "kommun": "Älvby",
+        },
+        {
+            "id": "rec-2",
+            "title": "Ordningsvakter",
+            "text": "Kommunen anlitar ordningsvakter vid stationen under sommaren.",
+        },
     ]
     (corpus / "poster.jsonl").write_text(
         "\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8"
@@ -143,8 +152,13 @@ def small_corpus(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path, small_corpus: Path) -> Settings:
-    return Settings(corpus=(small_corpus,), index_dir=tmp_path / "index",
-                    cache_dir=tmp_path / "cache", chunk_tokens=40, chunk_overlap=8)
+    return Settings(
+        corpus=(small_corpus,),
+        index_dir=tmp_path / "index",
+        cache_dir=tmp_path / "cache",
+        chunk_tokens=40,
+        chunk_overlap=8,
+    )
 
 
 @pytest.fixture

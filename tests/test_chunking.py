@@ -9,8 +9,21 @@ from samverkan_qa.chunking import Chunker
 from samverkan_qa.documents import Document, PageSpan
 from samverkan_qa.errors import InvalidInputError
 
-WORDS = ["samverkan", "polisen", "kommunen", "överenskommelse", "trygghet", "Åby", "brott",
-         "ungdomar", "räddningstjänst", "2021-2022", "§", "–", "”citat”"]
+WORDS = [
+    "samverkan",
+    "polisen",
+    "kommunen",
+    "överenskommelse",
+    "trygghet",
+    "Åby",
+    "brott",
+    "ungdomar",
+    "räddningstjänst",
+    "2021-2022",
+    "§",
+    "–",
+    "”citat”",
+]
 SEPS = [" ", " ", " ", ". ", ", ", "\n", "\n\n", "? ", "  ", "\t"]
 
 texts = st.lists(
@@ -41,8 +54,9 @@ def test_chunk_offsets_are_exact(text: str, size: int, overlap_share: float) -> 
 def test_chunks_carry_pages() -> None:
     text = "Första sidan om samverkan.\n\nAndra sidan om polisen."
     second = text.index("Andra")
-    doc = Document("d", "t", "s", text, pages=[PageSpan(1, 0, second - 2),
-                                               PageSpan(2, second, len(text))])
+    doc = Document(
+        "d", "t", "s", text, pages=[PageSpan(1, 0, second - 2), PageSpan(2, second, len(text))]
+    )
     chunker = Chunker(FakeEmbedder().count_tokens, chunk_tokens=8, overlap=0)
     pages = [c.page for c in chunker.split(doc)]
     assert pages == [1, 2]

@@ -17,8 +17,14 @@ def test_build_writes_plain_files_and_manifest(settings: Settings, fake_embedder
     report = build_index(settings, fake_embedder)
     folder = settings.index_dir
     names = {p.name for p in folder.iterdir()}
-    assert {"manifest.json", "documents.jsonl", "chunks.jsonl", "vectors.npy", "dense.faiss",
-            "lexical"} <= names
+    assert {
+        "manifest.json",
+        "documents.jsonl",
+        "chunks.jsonl",
+        "vectors.npy",
+        "dense.faiss",
+        "lexical",
+    } <= names
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["format_version"] == FORMAT_VERSION
     assert manifest["model"] == fake_embedder.identity
@@ -42,16 +48,18 @@ def test_reindex_embeds_only_new_or_changed_and_drops_removed(
     before = load_index(settings.index_dir)
     (small_corpus / "oby-trygghet.html").unlink()
     changed = small_corpus / "alvby-overenskommelse.txt"
-    changed.write_text(changed.read_text(encoding="utf-8") + "\nNytt stycke om nattvandring.\n",
-                       encoding="utf-8")
+    changed.write_text(
+        changed.read_text(encoding="utf-8") + "\nNytt stycke om nattvandring.\n", encoding="utf-8"
+    )
     (small_corpus / "ny.txt").write_text("Ny text om trygghet i Åby centrum.", encoding="utf-8")
     second = FakeEmbedder()
     report = build_index(settings, second)
     after = load_index(settings.index_dir)
     assert sorted(report.new_or_changed) == ["alvby-overenskommelse", "ny"]
     assert report.removed == ["oby-trygghet"]
-    assert report.embedded_chunks == sum(1 for c in after.chunks
-                                         if c.doc_id in ("alvby-overenskommelse", "ny"))
+    assert report.embedded_chunks == sum(
+        1 for c in after.chunks if c.doc_id in ("alvby-overenskommelse", "ny")
+    )
     assert sum(second.calls) == report.embedded_chunks
     assert "oby-trygghet" not in after.documents
     # Reused vectors are the very same rows as before.

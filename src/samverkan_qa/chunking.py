@@ -29,6 +29,7 @@ class Chunker:
                 f"chunk size {chunk_tokens} tokens exceeds the model's limit of {max_tokens}"
             )
         self.count_tokens = count_tokens
+        self.overlap = overlap
         self._splitter = RecursiveCharacterTextSplitter(
             separators=SEPARATORS,
             keep_separator="end",
@@ -40,11 +41,9 @@ class Chunker:
 
     def split(self, doc: Document) -> list[Chunk]:
         chunks = []
-        cursor = 0
+        prev_start, prev_end = -1, 0
         for number, piece in enumerate(self._splitter.split_text(doc.text)):
-            start = doc.text.find(piece, cursor)
-            if start < 0:  # cannot happen while the splitter returns substrings; be loud if it does
-                raise RuntimeError(f"chunk {number} of {doc.doc_id} is not in its document")
+            start = self._locate(doc.text, piece, prev_start, prev_end)
             end = start + len(piece)
             chunks.append(
                 Chunk(
@@ -56,5 +55,16 @@ class Chunker:
                     page=doc.page_at(start),
                 )
             )
-            cursor = start + 1
+            prev_start, prev_end = start, end
         return chunks
+
+    def _locate(self, text: str, piece: str, prev_start: int, prev_end: int) -> int:
+        """Where the splitter took `piece` from: after the previous chunk, or overlapping
+        its tail by no more than the overlap (repeated phrases make a plain find() wrong)."""
+        start = text.find(piece, prev_start + 1)
+        while start >= 0:
+            if start >= prev_end or self.count_tokens(text[start:prev_end]) <= self.overlap:
+                return start
+            start = text.find(piece, start + 1)
+        # The splitter only returns substrings; reaching here is a bug worth stopping for.
+        raise RuntimeError(f"chunk {piece[:40]!r} is not in its document after {prev_start}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import yaml
 
@@ -100,6 +101,9 @@ def drop_letterhead(paragraphs: list[str]) -> list[str]:
 
 def clean_text(text: str, *, pdf_like: bool = False) -> str:
     """Clean a document's text. Paragraph breaks are normalised to one blank line."""
+    # NFC: PDFs and some editors give decomposed letters ("a" + U+0308) that neither the
+    # tokenizer nor the keyword search treat as "ä".
+    text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     paragraphs = [p for p in _paragraphs(text) if not _is_furniture(p)]
     paragraphs = drop_repeated_blocks(paragraphs)

@@ -119,7 +119,7 @@ class SentenceTransformerEmbedder:
 
     def _encode(self, texts: list[str], prompt_name: str) -> np.ndarray:
         if not texts:
-            return np.zeros((0, self._model.get_sentence_embedding_dimension()), "float32")
+            return np.zeros((0, self._model.get_embedding_dimension()), "float32")
         vectors = self._model.encode(
             texts,
             prompt=self.prompt(prompt_name),

@@ -25,6 +25,12 @@ import Stemmer
 
 from samverkan_qa.errors import IndexMismatchError, IndexNotFoundError, InvalidInputError
 
+
+def _words(text: str) -> list[str]:
+    """A whitespace-separated word list (keeps long constant lists compact)."""
+    return text.split()
+
+
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
@@ -33,59 +39,75 @@ BM25_DIR = "bm25"
 
 # Snowball Swedish stop list (snowballstem.org/algorithms/swedish/stop.txt), 114 words.
 SNOWBALL_SWEDISH_STOPWORDS = frozenset(
-    """
-    och det att i en jag hon som han på den med var sig för så till är men ett om hade de av
-    icke mig du henne då sin nu har inte hans honom skulle hennes där min man ej vid kunde något
-    från ut när efter upp vi dem vara vad över än dig kan sina här ha mot alla under någon eller
-    allt mycket sedan ju denna själv detta åt utan varit hur ingen mitt ni bli blev oss din dessa
-    några deras blir mina samma vilken er sådan vår blivit dess inom mellan sådant varför varje
-    vilka ditt vem vilket sitta sådana vart dina vars vårt våra ert era vilkas
-    """.split()
+    _words(
+        """
+        och det att i en jag hon som han på den med var sig för så till är men ett om hade
+        de av icke mig du henne då sin nu har inte hans honom skulle hennes där min man ej
+        vid kunde något från ut när efter upp vi dem vara vad över än dig kan sina här ha
+        mot alla under någon eller allt mycket sedan ju denna själv detta åt utan varit hur
+        ingen mitt ni bli blev oss din dessa några deras blir mina samma vilken er sådan vår
+        blivit dess inom mellan sådant varför varje vilka ditt vem vilket sitta sådana vart
+        dina vars vårt våra ert era vilkas
+        """
+    )
 )
 # A few more function words and abbreviations common in Swedish public-sector text.
 EXTRA_STOPWORDS = frozenset(
-    """
-    ska skall samt även också hos kring dock genom enligt bland annat andra vilken bl.a t.ex
-    m.fl m.m s.k t.o.m dvs osv etc fr.o.m resp
-    """.split()
+    _words(
+        """
+        ska skall samt även också hos kring dock genom enligt bland annat andra vilken bl.a
+        t.ex m.fl m.m s.k t.o.m dvs osv etc fr.o.m resp
+        """
+    )
 )
 STOPWORDS = SNOWBALL_SWEDISH_STOPWORDS | EXTRA_STOPWORDS
 
 # Common word parts in texts on local crime prevention. Surface forms; a few are truncated
 # stems that occur before a linking morpheme ("arbet" in "arbetsgrupp", "skol" in "skolgård").
 BUILTIN_PARTS = frozenset(
-    """
-    samverkan samverka samarbete överenskommelse överenskommelser avtal brand försvar förbund
-    räddning tjänst polis område områden trygghet trygg otrygghet brott ungdom ungdomar barn
-    kommun region stad styrelse nämnd förvaltning direktör chef plan arbete arbet skol
-    skola förebyggande förebygga lokal medborgare medborgar löfte löften läge lägesbild bild
-    handling åtgärd åtgärder insats insatser grupp social fritid gård fält assistent ordning
-    vakt kamera bevakning övervakning narkotika våld inbrott bostad bostäder fordon bränder
-    skadegörelse klotter nätverk effekt uppföljning mål miljö centrum stöd skydd säkerhet
-    beredskap kris risk analys rapport möte råd lag utbildning utsatt utsatta kriminalitet
-    kriminell gäng alkohol drog droger vård hälsa boende idrott förening näringsliv företag
-    fastighet ägare handel trafik ekonomi ledning ledare samordnare samordning ansvar roll
-    roller förmåga utveckling strategi operativ verksamhet tillsyn kontroll myndighet stat
-    nationell regering kommunal fullmäktige person personal skapande lösning problem bild
-    information kommunikation dialog samråd resurs resurser projekt program medel uppdrag
-    """.split()
+    _words(
+        """
+        samverkan samverka samarbete överenskommelse överenskommelser avtal brand försvar
+        förbund räddning tjänst polis område områden trygghet trygg otrygghet brott
+        brottslighet ungdom ungdomar barn kommun region stad styrelse nämnd förvaltning
+        direktör chef plan arbete arbet skol skola förebyggande förebygga lokal medborgare
+        medborgar löfte löften läge lägesbild bild handling åtgärd åtgärder insats insatser
+        grupp social fritid gård fält assistent ordning vakt kamera bevakning övervakning
+        narkotika våld inbrott bostad bostäder fordon bränder skadegörelse klotter nätverk
+        effekt uppföljning mål miljö centrum stöd skydd säkerhet beredskap kris risk analys
+        rapport möte råd lag utbildning utsatt utsatta kriminalitet kriminell gäng alkohol
+        drog droger vård hälsa boende idrott förening näringsliv företag fastighet ägare
+        handel trafik ekonomi ledning ledare samordnare samordning ansvar roll roller
+        förmåga utveckling strategi operativ verksamhet tillsyn kontroll myndighet stat
+        nationell regering kommunal fullmäktige person personal skapande lösning problem
+        bild information kommunikation dialog samråd resurs resurser projekt program medel
+        uppdrag
+        """
+    )
 )
 # Never accept these as the last part of a compound: they are inflection or derivation endings
 # that happen to be words too ("kommun|erna", "trygg|are").
 BLOCKED_HEADS = frozenset(
-    """
-    ande ende are arna erna orna aren het heten heter heterna ning ningen ningar nings else elsen
-    ade ens ets ena era aste iga igt isk iska iskt lig liga ligt lighet ligheten ring ringar
-    ringen eras rade ment mentet skap skapen samhet lande tion tioner tionen ella nala nerna sera
-    seras serad serade tering teras ling lingen vare
-    """.split()
+    _words(
+        """
+        ande ende are arna erna orna aren het heten heter heterna ning ningen ningar nings
+        else elsen ade ens ets ena era aste iga igt isk iska iskt lig liga ligt lighet
+        ligheten ring ringar ringen eras rade ment mentet skap skapen samhet lande tion ningarna
+        tioner tionen ella nala nerna sera seras serad serade tering teras ling lingen vare
+        """
+    )
 )
 
 _SNOWBALL = Stemmer.Stemmer("swedish")
 BUILTIN_STEMS = frozenset(_SNOWBALL.stemWords(sorted(BUILTIN_PARTS)))
+INFLECTIONS = _words("ernas arnas ornas erna arna orna ens ets en et er ar or na n t s a e")
+# built-in parts and their inflections ("försvaret") -> the built-in base ("försvar")
+BUILTIN_BASE = {b + suffix: b for b in sorted(BUILTIN_PARTS) for suffix in ("", *INFLECTIONS)}
+BUILTIN_BASE.update({b: b for b in BUILTIN_PARTS})
 
+CACHE_LIMIT = 500_000
 TOKEN_RE = re.compile(r"\w+(?:[-/.:+]\w+)*")
-PIECE_RE = re.compile(r"[^\W_]+")
+PIECE_RE = re.compile(r"\d+|[^\W\d_]+")  # digit runs and letter runs
 
 
 class SwedishAnalyzer:
@@ -93,7 +115,8 @@ class SwedishAnalyzer:
 
     `lexicon` maps lowercase surface words to their corpus frequency; it is what compound
     parts are checked against (words seen fewer than `min_count` times are ignored). A part is
-    "known" when it or its stem is a built-in domain part; known parts count as if seen
+    "known" when it is a built-in domain part, an inflection of one ("försvaret") or has the
+    stem of one; known parts may be 3 letters long and count as if seen
     `builtin_weight` more times. A split with an unknown part is only accepted when its parts'
     geometric-mean frequency is at least `split_ratio` times the whole word's frequency
     (Koehn & Knight 2003), which stops "verksamhet" -> "verk|samhet" but not new compounds.
@@ -120,7 +143,11 @@ class SwedishAnalyzer:
         self.builtin_weight = builtin_weight
         self.max_parts = max_parts
         self._stemmer = Stemmer.Stemmer("swedish")
-        self._terms: dict[str, tuple[str, tuple[str, ...]]] = {}
+        # corpus words whose stem is a built-in part's stem ("myndigheten")
+        self._known_words = frozenset(
+            w for w in self.lexicon if w.isalpha() and self.stem(w) in BUILTIN_STEMS
+        )
+        self._terms: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
         self._splits: dict[str, tuple[str, ...]] = {}
 
     # ---- construction -------------------------------------------------------------------
@@ -142,7 +169,7 @@ class SwedishAnalyzer:
     def settings(self) -> dict[str, Any]:
         return {
             "tokenizer": TOKEN_RE.pattern,
-            "stemmer": "snowball-swedish (PyStemmer)",
+            "stemmer": f"snowball-swedish (PyStemmer {Stemmer.version()})",
             "stopwords": len(STOPWORDS),
             "splitter": {
                 "min_part": self.min_part,
@@ -171,22 +198,32 @@ class SwedishAnalyzer:
         """Lowercase content tokens in order: joined forms are followed by their pieces."""
         out: list[str] = []
         for token in TOKEN_RE.findall(text.lower()):
+            if token in STOPWORDS:
+                continue  # also drops the pieces of "t.ex", "bl.a", ...
             pieces = PIECE_RE.findall(token)
-            if len(pieces) > 1 and token not in STOPWORDS:
+            if len(pieces) > 1:
                 out.append(token)
             out.extend(p for p in pieces if _keep(p))
         return out
 
     def word_terms(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
-        """(whole stem, part stems) for each content token; part stems exclude the whole."""
-        return [self._term(w) for w in self.words(text)]
+        """(whole stem, part stems) per content token; part stems exclude the whole.
+
+        A part that is an inflected built-in part ("försvaret") is given the stem of the
+        built-in base ("försvar" -> "försv"), so parts match across inflections even where
+        Snowball stems them differently.
+        """
+        return [self._term(w)[:2] for w in self.words(text)]
 
     def analyze(self, text: str) -> list[str]:
-        """All stems of a text, compound parts included (what the index stores)."""
+        """All stems of a text, compound parts included (what the index stores); parts also
+        add their own stem when it differs from the base's."""
         out: list[str] = []
-        for whole, parts in self.word_terms(text):
+        for w in self.words(text):
+            whole, parts, extra = self._term(w)
             out.append(whole)
             out.extend(parts)
+            out.extend(extra)
         return out
 
     def stem(self, word: str) -> str:
@@ -200,26 +237,30 @@ class SwedishAnalyzer:
             self._splits[word] = cached
         return cached
 
-    def _term(self, word: str) -> tuple[str, tuple[str, ...]]:
+    def _term(self, word: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
         cached = self._terms.get(word)
         if cached is None:
+            if len(self._terms) >= CACHE_LIMIT:  # a long-running server sees many new words
+                self._terms.clear()
+                self._splits.clear()
             whole = self.stem(word)
             parts: list[str] = []
-            if "-" in word or not word.isalpha():
-                pass  # joined forms: their pieces follow as their own tokens
-            else:
-                for part in self.split(word):
-                    s = self.stem(part)
-                    if s != whole and s not in parts:
-                        parts.append(s)
-            cached = (whole, tuple(parts))
+            extra: list[str] = []
+            for part in self.split(word):  # joined forms: () -- their pieces follow as words
+                base = BUILTIN_BASE.get(part)
+                primary, own = self.stem(base or part), self.stem(part)
+                if primary != whole and primary not in parts:
+                    parts.append(primary)
+                if own not in (whole, primary) and own not in extra:
+                    extra.append(own)
+            cached = (whole, tuple(parts), tuple(p for p in extra if p not in parts))
             self._terms[word] = cached
         return cached
 
     # ---- compound splitting -------------------------------------------------------------
 
     def _known(self, part: str) -> bool:
-        return part in BUILTIN_PARTS or self.stem(part) in BUILTIN_STEMS
+        return part in BUILTIN_BASE or part in self._known_words
 
     def _freq(self, part: str) -> int:
         return self.lexicon.get(part, 0) + (self.builtin_weight if self._known(part) else 0)
@@ -273,7 +314,15 @@ class SwedishAnalyzer:
         return tuple(out)
 
 
-_PARAMS = {"min_part", "min_builtin_part", "min_count", "linkers", "split_ratio", "builtin_weight", "max_parts"}
+_PARAMS = {
+    "min_part",
+    "min_builtin_part",
+    "min_count",
+    "linkers",
+    "split_ratio",
+    "builtin_weight",
+    "max_parts",
+}
 
 
 def _keep(piece: str) -> bool:
@@ -299,6 +348,7 @@ class LexicalIndex:
         self._bm25 = bm25
         self.n_docs = n_docs
         self.part_weight = part_weight
+        self._idf: dict[str, float] | None = None
 
     @classmethod
     def build(
@@ -409,7 +459,12 @@ class LexicalIndex:
         return rows
 
     def idf(self) -> dict[str, float]:
-        """Stem -> BM25-style idf, ln(1 + (N - df + 0.5) / (df + 0.5)), for span scoring."""
+        """Stem -> BM25-style idf, ln(1 + (N - df + 0.5) / (df + 0.5)), for span scoring.
+
+        Computed once and cached; treat the returned dict as read-only.
+        """
+        if self._idf is not None:
+            return self._idf
         bm25 = self._bm25
         if bm25 is None:
             return {}
@@ -420,6 +475,7 @@ class LexicalIndex:
         for term, tid in bm25.vocab_dict.items():
             if term and tid < df.size:
                 out[term] = math.log(1.0 + (n - df[tid] + 0.5) / (df[tid] + 0.5))
+        self._idf = out
         return out
 
     # ---- persistence --------------------------------------------------------------------

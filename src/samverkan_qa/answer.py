@@ -1,0 +1,644 @@
+"""Short extractive Swedish answers with numbered citations, source exports and follow-ups.
+
+Everything here is rule-based and deterministic. An answer is made only of sentences quoted
+verbatim (whitespace collapsed) from the retrieved documents, each followed by the number of
+the source it comes from; when retrieval abstains the answer is a fixed sentence and the
+passages found are returned as "not matching", never as an answer.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import PurePath
+from typing import Any
+
+from samverkan_qa.documents import Document
+from samverkan_qa.errors import InvalidInputError
+from samverkan_qa.metadata import MUNICIPALITIES, Fact, facts_from_json
+from samverkan_qa.retrieval import Hit, SearchResult
+
+log = logging.getLogger(__name__)
+
+ABSTAIN_TEXT = "Jag hittar inget stöd för det i dokumenten."
+SEARCHED_LABEL = "Sökte på"
+
+# Municipalities in Stockholm county: a follow-up such as "och i nacka?" must be understood,
+# in any letter case, even when the index holds no document about that municipality.
+STOCKHOLM_MUNICIPALITIES: tuple[str, ...] = (
+    "Botkyrka", "Danderyd", "Ekerö", "Haninge", "Huddinge", "Järfälla", "Lidingö", "Nacka",
+    "Norrtälje", "Nykvarn", "Nynäshamn", "Salem", "Sigtuna", "Sollentuna", "Solna",
+    "Stockholm", "Sundbyberg", "Södertälje", "Tyresö", "Täby", "Upplands Väsby",
+    "Upplands-Bro", "Vallentuna", "Vaxholm", "Värmdö", "Österåker",
+)  # fmt: skip
+
+_ALL_MUNICIPALITIES = tuple(sorted(MUNICIPALITIES))
+
+# Organisations that appear as parties in the corpus; substitutable like municipalities.
+KNOWN_ORGANISATIONS = (
+    "Huge Bostäder",
+    "Huge",
+    "Huddinge Samhällsfastigheter",
+    "Södertörns brandförsvarsförbund",
+    "Kriminalvården",
+    "Polismyndigheten",
+)
+
+# The kinds of document a follow-up pronoun ("det", "den") usually refers to: base form and
+# definite form.
+TOPIC_NOUNS = {
+    "samverkansöverenskommelse": "samverkansöverenskommelsen",
+    "samverkansavtal": "samverkansavtalet",
+    "överenskommelse": "överenskommelsen",
+    "avsiktsförklaring": "avsiktsförklaringen",
+    "avtal": "avtalet",
+    "tjänsteutlåtande": "tjänsteutlåtandet",
+    "lag": "lagen",
+}
+_TOPIC_RE = re.compile(
+    r"(?<!\w)(" + "|".join(TOPIC_NOUNS) + r")(?:en|et|n|t|ar|arna)?(?!\w)", re.IGNORECASE
+)
+
+# Words that open a follow-up and carry no content ("Och i Haninge?", "Men Huddinge?").
+_LEAD_RE = re.compile(r"^\s*(och|men|än|samt|också|även)\b[\s,]*", re.IGNORECASE)
+# Filler that leaves a follow-up without content of its own ("Hur är det med Haninge?").
+_FILLER = frozenset({
+    "och", "men", "än", "samt", "också", "även", "i", "på", "för", "med", "om", "hur", "är",
+    "det", "den", "de", "vad", "då", "gäller", "där", "samma", "sak", "fråga", "frågan",
+})  # fmt: skip
+# Question words: not content, so "Vem skrev under?" counts as short.
+_QUESTION_WORDS = frozenset(
+    {"vad", "vem", "vilka", "vilken", "vilket", "var", "när", "hur", "varför", "vems"}
+)
+# Pronouns that stand for the previous turn's municipality or party. "de", "det", "den" are
+# also articles ("de viktigaste", "det brottsförebyggande arbetet"), so those count only as
+# the question's last word ("Vilka fokusområden har de?").
+_POSSESSIVE_PRONOUNS = {"deras": "{genitive}", "dess": "{genitive}", "där": "i {name}"}
+_FINAL_PLACE_PRONOUNS = {"de": "{name}", "dem": "{name}", "dom": "{name}"}
+# Pronouns that stand for the previous turn's document ("Hur länge gäller det?").
+_FINAL_THING_PRONOUNS = frozenset({"det", "den", "detta", "denna"})
+_WORD_RE = re.compile(r"[^\W_]+(?:[-–][^\W_]+)*")
+_CSV_FORMULA = re.compile(r"^(?:[=+@\t\r]|-(?!\s))")
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts: read defensively, since the facts format belongs to metadata.py
+# ---------------------------------------------------------------------------------------------
+
+
+def document_facts(doc: Document) -> dict[str, list[Fact]]:
+    """The facts metadata.py extracted at indexing time ({} for a malformed record)."""
+    try:
+        return facts_from_json(doc.metadata.get("facts") or {})
+    except InvalidInputError:
+        log.warning("ignoring malformed facts of document %s", doc.doc_id)
+        return {}
+
+
+def fact_values(doc: Document, name: str) -> list[Any]:
+    return [f.value for f in document_facts(doc).get(name, [])]
+
+
+def municipalities(doc: Document) -> list[str]:
+    """Municipalities the document is about, in the order the facts give them."""
+    return _unique([v for v in fact_values(doc, "municipalities") if isinstance(v, str)])
+
+
+# Which of a document's dates a citation shows, most telling first.
+_DATE_ROLE_ORDER = ("published", "signed", "decision", "document", "in_force")
+
+
+def document_date(doc: Document) -> str:
+    """The document's own date (published, signed, decided, ...) as YYYY-MM-DD, or ""."""
+    dates = [v for v in fact_values(doc, "dates") if isinstance(v, Mapping) and v.get("date")]
+    for role in _DATE_ROLE_ORDER:
+        for value in dates:
+            if value.get("role") == role:
+                return str(value["date"])
+    return ""
+
+
+def document_kind(doc: Document) -> str:
+    """What kind of document it is ("pressmeddelande", "lag", ...), else its file kind."""
+    kinds = [v for v in fact_values(doc, "doc_type") if isinstance(v, str)]
+    return kinds[0] if kinds else doc.doc_type
+
+
+# Front-matter keys that name who issued a document.
+_ISSUER_KEYS = ("organisation", "utgivare", "myndighet", "departement", "kommun")
+
+
+def organisation(doc: Document) -> str:
+    """Who the document is from: a stated issuer, else its municipality's kommun party, else
+    the municipality it is about, else ""."""
+    for key in _ISSUER_KEYS:
+        value = doc.metadata.get(key)
+        if isinstance(value, str) and value.strip():
+            return _flat(value)
+    places = municipalities(doc)
+    for party in fact_values(doc, "parties"):
+        if isinstance(party, Mapping) and party.get("kind") == "kommun":
+            name = str(party.get("name", ""))
+            if any(name.startswith(p) for p in places):
+                return name
+    return " och ".join(places[:2])
+
+
+def source_name(doc: Document) -> str:
+    """The file name (or the address) the document was read from."""
+    if "://" in doc.source:
+        return doc.source
+    return PurePath(doc.source).name or doc.source
+
+
+def citation_line(hit: Hit) -> str:
+    """A copyable reference: ”Title”, organisation, date. file, p. N."""
+    doc = hit.document
+    head = ", ".join(
+        p for p in (f"”{_flat(doc.title)}”", organisation(doc), document_date(doc)) if p
+    )
+    tail = source_name(doc)
+    if hit.chunk.page:
+        tail += f", s. {hit.chunk.page}"
+    return f"{head}. {tail}."
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+# ---------------------------------------------------------------------------------------------
+# Answers
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    """How many sentences an answer quotes and from how far down the hit list."""
+
+    max_sentences: int = 3
+    per_hit: int = 2
+    max_hits: int = 3
+    # A lower hit may add a sentence only when it scores this share of the top hit.
+    min_relative_score: float = 0.5
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One answer sentence: document.text[start:end], cited as source `source`."""
+
+    text: str
+    source: int
+    doc_id: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Source:
+    """A numbered entry of an answer's source list; `matching` is False when abstained."""
+
+    number: int
+    hit: Hit
+    citation: str
+    matching: bool
+    cited: bool
+
+
+@dataclass
+class Answer:
+    question: str
+    searched: str
+    text: str
+    quotes: list[Quote]
+    sources: list[Source]
+    abstained: bool
+
+    @property
+    def rewritten(self) -> bool:
+        return _flat(self.searched) != _flat(self.question)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "searched": self.searched,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "quotes": [
+                {
+                    "text": q.text,
+                    "source": q.source,
+                    "doc_id": q.doc_id,
+                    "start": q.start,
+                    "end": q.end,
+                }
+                for q in self.quotes
+            ],
+            "sources": [
+                {
+                    "number": s.number,
+                    "citation": s.citation,
+                    "matching": s.matching,
+                    "cited": s.cited,
+                    "doc_id": s.hit.doc_id,
+                }
+                for s in self.sources
+            ],
+            "hits": [s.hit.to_json() for s in self.sources],
+        }
+
+
+def build_answer(
+    result: SearchResult,
+    *,
+    question: str | None = None,
+    config: AnswerConfig | None = None,
+    named: Sequence[str] = (),
+) -> Answer:
+    """The extractive answer to `result` (searched for `result.query`, asked as `question`).
+
+    `named` are the municipalities the question names: a hit whose document is about other
+    municipalities only is listed but never quoted (so a question about Haninge never gets
+    Södertälje's dates as its answer).
+    """
+    config = config or AnswerConfig()
+    asked = question if question is not None else result.query
+    quotes = [] if result.abstained else select_quotes(result.hits, config, named)
+    abstained = result.abstained or not quotes
+    cited = {q.source for q in quotes}
+    sources = [
+        Source(h.rank, h, citation_line(h), matching=not abstained, cited=h.rank in cited)
+        for h in result.hits
+    ]
+    text = ABSTAIN_TEXT if abstained else compose(quotes)
+    return Answer(asked, result.query, text, quotes, sources, abstained)
+
+
+def compose(quotes: Sequence[Quote]) -> str:
+    """Sentences each followed by its citation marker: "… 2027. [1] …"."""
+    return " ".join(f"{q.text} [{q.source}]" for q in quotes)
+
+
+def select_quotes(
+    hits: Sequence[Hit], config: AnswerConfig, named: Sequence[str] = ()
+) -> list[Quote]:
+    """At most `max_sentences` distinct answer sentences from the top hits, best hits first,
+    in reading order within a hit."""
+    if not hits:
+        return []
+    top = max(hits[0].score, 1e-9)
+    chosen: list[Quote] = []
+    for i, hit in enumerate(hits[: config.max_hits]):
+        if i and hit.score < config.min_relative_score * top:
+            break  # hits are ranked: the rest are weaker still
+        if not _about(hit.document, named):
+            continue
+        room = config.max_sentences - len(chosen)
+        picked = _hit_quotes(hit, min(room, config.per_hit), chosen)
+        chosen.extend(sorted(picked, key=lambda q: q.start))
+        if len(chosen) >= config.max_sentences:
+            break
+    return chosen
+
+
+def _hit_quotes(hit: Hit, limit: int, taken: Sequence[Quote]) -> list[Quote]:
+    out: list[Quote] = []
+    text = hit.document.text
+    for start, end in hit.spans:
+        if len(out) >= limit:
+            break
+        if not 0 <= start < end <= len(text):
+            continue  # never quote what is not in the document
+        quote = Quote(_flat(text[start:end]), hit.rank, hit.doc_id, start, end)
+        if quote.text and not any(_same(quote, other) for other in [*taken, *out]):
+            out.append(quote)
+    return out
+
+
+def _same(a: Quote, b: Quote) -> bool:
+    """Duplicates: the same words, or overlapping ranges of one document (chunk overlap)."""
+    if a.text.casefold() == b.text.casefold():
+        return True
+    return a.doc_id == b.doc_id and a.start < b.end and b.start < a.end
+
+
+def _about(doc: Document, named: Sequence[str]) -> bool:
+    """False only when the question names municipalities and the document is about others."""
+    places = {m.casefold() for m in municipalities(doc)}
+    if not named or not places:
+        return True
+    return bool(places & {n.casefold() for n in named})
+
+
+# ---------------------------------------------------------------------------------------------
+# Exports
+# ---------------------------------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "nr",
+    "källhänvisning",
+    "titel",
+    "organisation",
+    "datum",
+    "typ",
+    "fil",
+    "sida",
+    "start",
+    "slut",
+    "citerad",
+    "matchar",
+    "svarsmeningar",
+    "stycke",
+)
+
+
+def _safe_cell(value: Any) -> str:
+    """Text for a spreadsheet cell; a leading = + @ would run as a formula in Excel."""
+    text = "" if value is None else str(value)
+    return "'" + text if _CSV_FORMULA.match(text) else text
+
+
+def source_row(source: Source) -> dict[str, str]:
+    hit, doc = source.hit, source.hit.document
+    sentences = " | ".join(_flat(doc.text[s:e]) for s, e in hit.spans)
+    row = {
+        "nr": source.number,
+        "källhänvisning": source.citation,
+        "titel": _flat(doc.title),
+        "organisation": organisation(doc),
+        "datum": document_date(doc),
+        "typ": document_kind(doc),
+        "fil": source_name(doc),
+        "sida": hit.chunk.page or "",
+        "start": hit.chunk.start,
+        "slut": hit.chunk.end,
+        "citerad": "ja" if source.cited else "nej",
+        "matchar": "ja" if source.matching else "nej",
+        "svarsmeningar": sentences,
+        "stycke": _flat(hit.chunk.text),
+    }
+    return {k: _safe_cell(v) for k, v in row.items()}
+
+
+def sources_csv(answer: Answer) -> str:
+    """The answer's sources, one row each (UTF-8 text; Excel-safe cells)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for source in answer.sources:
+        writer.writerow(source_row(source))
+    return out.getvalue()
+
+
+def sources_markdown(answer: Answer) -> str:
+    """The question, what was searched, the answer and its numbered sources with passages."""
+    lines = [f"# Källor: {_md(answer.question)}", ""]
+    if answer.rewritten:
+        lines += [f"{SEARCHED_LABEL}: {_md(answer.searched)}", ""]
+    lines += [f"**Svar:** {_md(answer.text)}", ""]
+    if answer.abstained and answer.sources:
+        lines += ["Närmaste passager (matchar inte frågan):", ""]
+    for source in answer.sources:
+        lines.append(f"{source.number}. {_md(source.citation)}")
+        lines.append(f"   > {_md(_flat(source.hit.chunk.text))}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _md(text: str) -> str:
+    """Markdown-inert text: no raw HTML, links or emphasis from document contents."""
+    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", _flat(text))
+
+
+# ---------------------------------------------------------------------------------------------
+# Follow-up questions
+# ---------------------------------------------------------------------------------------------
+
+
+def genitive(name: str) -> str:
+    """Swedish genitive: Haninge → Haninges, Borås → Borås."""
+    return name if name[-1:].lower() in "sxz" else name + "s"
+
+
+@dataclass(frozen=True)
+class Mention:
+    name: str  # canonical spelling
+    kind: str  # "place" or "organisation"
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """A question and the standalone search string made from it."""
+
+    question: str
+    searched: str
+    followup: bool
+
+    @property
+    def label(self) -> str:
+        return f"{SEARCHED_LABEL}: {self.searched}"
+
+
+@dataclass
+class Turn:
+    question: str
+    searched: str
+
+
+@dataclass
+class Conversation:
+    """The turns so far and the names follow-ups may refer to."""
+
+    places: Sequence[str] = STOCKHOLM_MUNICIPALITIES
+    organisations: Sequence[str] = KNOWN_ORGANISATIONS
+    turns: list[Turn] = field(default_factory=list)
+
+    def mentions(self, text: str) -> list[Mention]:
+        return find_mentions(text, self.places, self.organisations, _ALL_MUNICIPALITIES)
+
+    def rewrite(self, question: str) -> Rewrite:
+        """The standalone search string for `question` given the previous turn."""
+        asked = _flat(question)
+        if not self.turns:
+            return Rewrite(asked, asked, followup=False)
+        searched = resolve_followup(asked, self.turns[-1].searched, self.mentions)
+        return Rewrite(asked, searched, followup=searched != asked)
+
+    def add(self, rewrite: Rewrite) -> None:
+        self.turns.append(Turn(rewrite.question, rewrite.searched))
+
+    def reset(self) -> None:
+        self.turns.clear()
+
+
+def find_mentions(
+    text: str,
+    places: Iterable[str],
+    organisations: Iterable[str] = (),
+    exact_places: Iterable[str] = (),
+) -> list[Mention]:
+    """Named municipalities and organisations in `text` (genitive forms included), in order.
+
+    `places` and `organisations` match in any letter case; `exact_places` (all of Sweden's
+    municipalities, some of which are also words: "Vara", "Mark") only when capitalised.
+    The longest name wins where names overlap ("Huge Bostäder" over "Huge").
+    """
+    groups = [
+        (tuple(places), "place", True),
+        (tuple(organisations), "organisation", True),
+        (tuple(exact_places), "place", False),
+    ]
+    found: list[Mention] = []
+    for names, kind, fold in groups:
+        if not names:
+            continue
+        pattern, canonical = _names_pattern(names, fold)
+        for m in pattern.finditer(text):
+            overlaps = any(m.start() < f.end and f.start < m.end() for f in found)
+            if not overlaps:
+                name = canonical[_name_key(m.group("name"), fold)]
+                found.append(Mention(name, kind, m.start(), m.end()))
+    return sorted(found, key=lambda f: f.start)
+
+
+def _name_key(name: str, fold: bool) -> str:
+    return " ".join(name.split()).casefold() if fold else " ".join(name.split())
+
+
+@lru_cache(maxsize=32)
+def _names_pattern(names: tuple[str, ...], fold: bool) -> tuple[re.Pattern[str], dict[str, str]]:
+    """One regex for all names, longest first, each optionally in the genitive (+s)."""
+    ordered = sorted(set(names), key=lambda n: (-len(n), n))
+    alternatives = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in ordered)
+    flags = re.IGNORECASE if fold else 0
+    pattern = re.compile(rf"(?<!\w)(?P<name>{alternatives})s?(?!\w)", flags)
+    return pattern, {_name_key(n, fold): n for n in ordered}
+
+
+def content_words(text: str, mentions: Sequence[Mention] = ()) -> list[str]:
+    """Words that carry meaning: not filler, question words, or the named entities."""
+    for m in sorted(mentions, key=lambda m: -m.start):
+        text = text[: m.start] + " " + text[m.end :]
+    return [
+        w for w in _WORD_RE.findall(text.lower()) if w not in _FILLER and w not in _QUESTION_WORDS
+    ]
+
+
+def resolve_followup(question: str, previous: str, mentions: Any) -> str:
+    """Turn a short follow-up into a standalone question using the previous searched text.
+
+    `mentions(text)` finds the named municipalities and organisations in a text.
+
+    - names a municipality and nothing else ("Och i Södertälje?"): the previous question with
+      its municipality swapped ("Hur länge gäller Södertäljes överenskommelse?");
+    - names nothing but refers back ("Och vilka fokusområden har de?", "Hur länge gäller
+      det?", "Vem skrev under?"): the pronoun replaced by, or the question completed with,
+      the previous question's names and topic;
+    - anything else is already standalone and is searched as asked.
+    """
+    body = _capitalise(_LEAD_RE.sub("", question)) or question
+    led = body != _capitalise(question)
+    named = mentions(body)
+    words = content_words(body, named)
+    before = mentions(previous)
+    if named:
+        return question if words else _substitute(previous, before, named)
+    if not before and not _TOPIC_RE.search(previous):
+        return question
+    if not (led or _has_pronoun(body) or len(words) <= 2):
+        return question
+    return _complete(body, before, previous)
+
+
+def _substitute(previous: str, before: Sequence[Mention], named: Sequence[Mention]) -> str:
+    """Swap the previous question's names of the same kind for the new ones."""
+    new = {m.kind: m.name for m in named}
+    same_kind = [m for m in before if m.kind in new]
+    if not same_kind:
+        return f"{_strip_q(previous)} i {' och '.join(m.name for m in named)}?"
+    out = previous
+    for m in sorted(same_kind, key=lambda m: -m.start):
+        replacement = new[m.kind]
+        original = previous[m.start : m.end]
+        if original.lower() != m.name.lower():  # the genitive form was used
+            replacement = genitive(replacement)
+        out = out[: m.start] + replacement + out[m.end :]
+    return out
+
+
+def _complete(body: str, before: Sequence[Mention], previous: str) -> str:
+    names = _unique([m.name for m in before])
+    topic = _topic(previous)
+    replaced = _replace_pronoun(body, " och ".join(names), topic)
+    if replaced != body:
+        return replaced
+    extra = ", ".join([*names, *([topic] if topic else [])])
+    return f"{body} ({extra})" if extra else body
+
+
+def _replace_pronoun(body: str, name: str, topic: str) -> str:
+    """Put the previous turn's name (or named document) in place of one pronoun."""
+    tokens = list(re.finditer(r"[^\W_]+", body))
+    for tok in tokens:
+        template = _POSSESSIVE_PRONOUNS.get(tok.group(0).lower())
+        if template and name:
+            return _splice(body, tok, template.format(name=name, genitive=genitive(name)))
+    if not tokens:
+        return body
+    last = tokens[-1]
+    word = last.group(0).lower()
+    if name and word in _FINAL_PLACE_PRONOUNS:
+        return _splice(body, last, _FINAL_PLACE_PRONOUNS[word].format(name=name))
+    if topic and word in _FINAL_THING_PRONOUNS:
+        owner = f"{genitive(name)} {topic}" if name else TOPIC_NOUNS[topic]
+        return _splice(body, last, owner)
+    return body
+
+
+def _splice(text: str, match: re.Match[str], replacement: str) -> str:
+    return text[: match.start()] + replacement + text[match.end() :]
+
+
+def _has_pronoun(body: str) -> bool:
+    words = [w.lower() for w in re.findall(r"[^\W_]+", body)]
+    if set(words) & set(_POSSESSIVE_PRONOUNS):
+        return True
+    return bool(words) and words[-1] in {*_FINAL_PLACE_PRONOUNS, *_FINAL_THING_PRONOUNS}
+
+
+def _topic(text: str) -> str:
+    m = _TOPIC_RE.search(text)
+    return m.group(1).lower() if m else ""
+
+
+def _strip_q(text: str) -> str:
+    return text.rstrip().rstrip("?").rstrip()
+
+
+def _capitalise(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:]
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def conversation_for(documents: Iterable[Document]) -> Conversation:
+    """A conversation that also knows every municipality the indexed documents name."""
+    places = _unique(
+        [*STOCKHOLM_MUNICIPALITIES, *(m for d in documents for m in municipalities(d))]
+    )
+    return Conversation(places=tuple(places))
+
+
+def places_named(text: str, conversation: Conversation) -> list[str]:
+    """The municipalities `text` names (for `build_answer(named=...)`)."""
+    return _unique([m.name for m in conversation.mentions(text) if m.kind == "place"])

@@ -1,0 +1,1396 @@
+"""Rule- and dictionary-based Swedish fact extraction, with offsets for citing.
+
+`extract_facts` reads a document's clean text (plus its title, file name and YAML front matter
+as weaker hints) and returns, per field, a list of `Fact`s. A fact from the text keeps the exact
+character offsets it came from (`text[fact.start:fact.end] == fact.quote`); a fact from a hint
+has `start = end = None` and says where it came from in `source` ("title", "filename",
+"front_matter"). Nothing is guessed: a field the text does not state stays empty, and when the
+text states conflicting values (two different document dates, two periods for the same
+agreement) all of them are returned.
+
+Fields and their values:
+
+- ``doc_type``: "pressmeddelande", "tjänsteutlåtande", "överenskommelse", "webbsida" or "lag".
+- ``municipalities``: canonical municipality name, e.g. "Södertälje" (one fact per municipality).
+- ``parties``: ``{"kind": ..., "name": ...}``, kind one of `PARTY_KINDS`.
+- ``dates``: ``{"date": "YYYY-MM-DD", "role": ROLE}``, role one of `DATE_ROLES` or "".
+- ``validity``: ``{"from": ..., "to": ..., "noun": ...}``: ISO dates or years, None when open;
+  noun is "avtal", "huvudavtal", "underavtal", "överenskommelse", "avsiktsförklaring" or None.
+- ``diary_number``: e.g. "KS-2018/91.103".
+- ``priority_areas``: one fact per listed fokusområde / prioriterat område.
+- ``places``: kommundelar and other named areas, e.g. "Flemingsberg".
+- ``people``: ``{"name": ..., "role": ...}``.
+
+`parse_filter` and `matches` filter documents on these facts (kommun=, giltig=, typ=, part=,
+år=, doc=) before ranking.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from samverkan_qa.errors import InvalidInputError
+
+FIELDS: tuple[str, ...] = (
+    "doc_type",
+    "municipalities",
+    "parties",
+    "dates",
+    "validity",
+    "diary_number",
+    "priority_areas",
+    "places",
+    "people",
+)
+DOC_TYPES: tuple[str, ...] = (
+    "pressmeddelande",
+    "tjänsteutlåtande",
+    "överenskommelse",
+    "webbsida",
+    "lag",
+)
+DATE_ROLES: tuple[str, ...] = (
+    "published",
+    "signed",
+    "decision",
+    "document",
+    "in_force",
+    "valid_from",
+    "valid_to",
+)
+PARTY_KINDS: tuple[str, ...] = (
+    "kommun",
+    "polis",
+    "räddningstjänst",
+    "bostadsbolag",
+    "fastighetsbolag",
+    "kriminalvård",
+)
+FILTER_KEYS: tuple[str, ...] = ("kommun", "giltig", "typ", "part", "år", "doc")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One extracted value and the text it came from.
+
+    `start`/`end` are offsets into the text given to `extract_facts`, or None for a fact taken
+    from a hint (`source` is then "title", "filename" or "front_matter").
+    """
+
+    field: str
+    value: str | dict[str, Any]
+    quote: str
+    start: int | None
+    end: int | None
+    source: str = "text"
+
+
+@dataclass(frozen=True)
+class FieldFilter:
+    key: str
+    value: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Dictionaries
+
+# Names with a space are written with "_" here (one name per whitespace-separated word).
+_MUNICIPALITY_WORDS = (
+    # Stockholms län (26)
+    "Botkyrka Danderyd Ekerö Haninge Huddinge Järfälla Lidingö Nacka Norrtälje Nykvarn "
+    "Nynäshamn Salem Sigtuna Sollentuna Solna Stockholm Sundbyberg Södertälje Tyresö Täby "
+    "Upplands_Väsby Upplands-Bro Vallentuna Vaxholm Värmdö Österåker "
+    # Uppsala län (8)
+    "Enköping Heby Håbo Knivsta Tierp Uppsala Älvkarleby Östhammar "
+    # Södermanlands län (9)
+    "Eskilstuna Flen Gnesta Katrineholm Nyköping Oxelösund Strängnäs Trosa Vingåker "
+    # Östergötlands län (13)
+    "Boxholm Finspång Kinda Linköping Mjölby Motala Norrköping Söderköping Vadstena "
+    "Valdemarsvik Ydre Åtvidaberg Ödeshög "
+    # Jönköpings län (13)
+    "Aneby Eksjö Gislaved Gnosjö Habo Jönköping Mullsjö Nässjö Sävsjö Tranås Vaggeryd "
+    "Vetlanda Värnamo "
+    # Kronobergs län (8)
+    "Alvesta Lessebo Ljungby Markaryd Tingsryd Uppvidinge Växjö Älmhult "
+    # Kalmar län (12)
+    "Borgholm Emmaboda Hultsfred Högsby Kalmar Mönsterås Mörbylånga Nybro Oskarshamn Torsås "
+    "Vimmerby Västervik "
+    # Gotlands län (1)
+    "Gotland "
+    # Blekinge län (5)
+    "Karlshamn Karlskrona Olofström Ronneby Sölvesborg "
+    # Skåne län (33)
+    "Bjuv Bromölla Burlöv Båstad Eslöv Helsingborg Hässleholm Höganäs Hörby Höör Klippan "
+    "Kristianstad Kävlinge Landskrona Lomma Lund Malmö Osby Perstorp Simrishamn Sjöbo Skurup "
+    "Staffanstorp Svalöv Svedala Tomelilla Trelleborg Vellinge Ystad Åstorp Ängelholm "
+    "Örkelljunga Östra_Göinge "
+    # Hallands län (6)
+    "Falkenberg Halmstad Hylte Kungsbacka Laholm Varberg "
+    # Västra Götalands län (49)
+    "Ale Alingsås Bengtsfors Bollebygd Borås Dals-Ed Essunga Falköping Färgelanda Grästorp "
+    "Gullspång Göteborg Götene Herrljunga Hjo Härryda Karlsborg Kungälv Lerum Lidköping "
+    "Lilla_Edet Lysekil Mariestad Mark Mellerud Munkedal Mölndal Orust Partille Skara Skövde "
+    "Sotenäs Stenungsund Strömstad Svenljunga Tanum Tibro Tidaholm Tjörn Tranemo Trollhättan "
+    "Töreboda Uddevalla Ulricehamn Vara Vårgårda Vänersborg Åmål Öckerö "
+    # Värmlands län (16)
+    "Arvika Eda Filipstad Forshaga Grums Hagfors Hammarö Karlstad Kil Kristinehamn Munkfors "
+    "Storfors Sunne Säffle Torsby Årjäng "
+    # Örebro län (12)
+    "Askersund Degerfors Hallsberg Hällefors Karlskoga Kumla Laxå Lekeberg Lindesberg "
+    "Ljusnarsberg Nora Örebro "
+    # Västmanlands län (10)
+    "Arboga Fagersta Hallstahammar Kungsör Köping Norberg Sala Skinnskatteberg Surahammar "
+    "Västerås "
+    # Dalarnas län (15)
+    "Avesta Borlänge Falun Gagnef Hedemora Leksand Ludvika Malung-Sälen Mora Orsa Rättvik "
+    "Smedjebacken Säter Vansbro Älvdalen "
+    # Gävleborgs län (10)
+    "Bollnäs Gävle Hofors Hudiksvall Ljusdal Nordanstig Ockelbo Ovanåker Sandviken Söderhamn "
+    # Västernorrlands län (7)
+    "Härnösand Kramfors Sollefteå Sundsvall Timrå Ånge Örnsköldsvik "
+    # Jämtlands län (8)
+    "Berg Bräcke Härjedalen Krokom Ragunda Strömsund Åre Östersund "
+    # Västerbottens län (15)
+    "Bjurholm Dorotea Lycksele Malå Nordmaling Norsjö Robertsfors Skellefteå Sorsele Storuman "
+    "Umeå Vilhelmina Vindeln Vännäs Åsele "
+    # Norrbottens län (14)
+    "Arjeplog Arvidsjaur Boden Gällivare Haparanda Jokkmokk Kalix Kiruna Luleå Pajala Piteå "
+    "Älvsbyn Överkalix Övertorneå"
+)
+#: All 290 Swedish municipalities (kommuner), canonical spelling.
+MUNICIPALITIES: frozenset[str] = frozenset(n.replace("_", " ") for n in _MUNICIPALITY_WORDS.split())
+
+#: Municipality names that are also common words, first names or surnames: matched only as
+#: "X kommun", "Xs kommun" or "X stad".
+AMBIGUOUS_MUNICIPALITIES: frozenset[str] = frozenset(
+    [
+        "Ale",
+        "Berg",
+        "Boden",
+        "Dorotea",
+        "Kil",
+        "Kinda",
+        "Lund",
+        "Mark",
+        "Mora",
+        "Nora",
+        "Orsa",
+        "Sala",
+        "Salem",
+        "Sunne",
+        "Vara",
+        "Vilhelmina",
+        "Åre",
+    ]
+)
+
+#: Named parts of municipalities (kommundelar, tätorter, stadsdelar) in and around Södertörn.
+PLACES: frozenset[str] = frozenset(
+    n.replace("_", " ")
+    for n in (
+        # Huddinge
+        "Flemingsberg Skogås Vårby Vårby_gård Trångsund Stuvsta Snättringe Segeltorp Sjödalen "
+        "Fullersta Kungens_kurva Glömsta Länna Visättra Masmo Sörskogen Tomtberga Balingsta "
+        # Haninge
+        "Brandbergen Jordbro Vendelsö Västerhaninge Tungelsta Dalarö Muskö Årsta_havsbad "
+        # Södertälje
+        "Ronna Hovsjö Geneta Fornhöjden Järna Hölö Mölnbo Saltskog Brunnsäng Östertälje "
+        "Pershagen Enhörna "
+        # Botkyrka, Nynäshamn, Tyresö
+        "Alby Fittja Hallunda Norsborg Tumba Tullinge Storvreten Ösmo Sorunda Trollbäcken "
+        # Stockholm and other well-known areas
+        "Rinkeby Tensta Husby Järva Skärholmen Rosengård Hjällbo Hammarkullen Biskopsgården"
+    ).split()
+)
+#: Place names that are also common words: need "i/från/till/kring" before them.
+_AMBIGUOUS_PLACES = frozenset({"Handen"})
+
+_NUMBER_WORDS = {
+    "två": 2,
+    "tre": 3,
+    "fyra": 4,
+    "fem": 5,
+    "sex": 6,
+    "sju": 7,
+    "åtta": 8,
+    "nio": 9,
+    "tio": 10,
+}
+_MONTHS = {
+    "januari": 1,
+    "jan": 1,
+    "februari": 2,
+    "feb": 2,
+    "mars": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
+    "maj": 5,
+    "juni": 6,
+    "jun": 6,
+    "juli": 7,
+    "jul": 7,
+    "augusti": 8,
+    "aug": 8,
+    "september": 9,
+    "sept": 9,
+    "sep": 9,
+    "oktober": 10,
+    "okt": 10,
+    "november": 11,
+    "nov": 11,
+    "december": 12,
+    "dec": 12,
+}
+
+# ---------------------------------------------------------------------------------------------
+# Small text helpers
+
+_SP = r"[^\S\n]"  # whitespace on one line
+_UPPER = "A-ZÅÄÖÉÜ"
+_LOWER = "a-zåäöéü"
+_FOLD = str.maketrans("åäöéèüáàôø", "aaoeeuaaoo")
+
+
+def _fold(value: str) -> str:
+    """Case- and diacritic-insensitive key: "Södertälje" -> "sodertalje"."""
+    return " ".join(value.casefold().translate(_FOLD).split())
+
+
+_BOUNDARY_RE = re.compile(rf"\n{_SP}*\n|(?<=[.!?]){_SP}+(?=[{_UPPER}\-–•])|\n(?!{_SP}*[{_LOWER}])")
+
+
+class _Sentences:
+    """Sentence (or line, or paragraph) boundaries, for keeping cues and values together."""
+
+    def __init__(self, text: str) -> None:
+        self.n = len(text)
+        marks = [(m.start(), m.end()) for m in _BOUNDARY_RE.finditer(text)]
+        self.starts = [s for s, _ in marks]
+        self.ends = [e for _, e in marks]
+
+    def start(self, pos: int) -> int:
+        i = bisect_right(self.ends, pos)
+        return self.ends[i - 1] if i else 0
+
+    def end(self, pos: int) -> int:
+        i = bisect_right(self.starts, pos)
+        return self.starts[i] if i < len(self.starts) else self.n
+
+
+def _stripped_span(text: str, start: int, end: int, chars: str = " \t\n\u00a0") -> tuple[int, int]:
+    while start < end and text[start] in chars:
+        start += 1
+    while end > start and text[end - 1] in chars:
+        end -= 1
+    return start, end
+
+
+def _fact(field: str, value: str | dict[str, Any], text: str, start: int, end: int) -> Fact:
+    return Fact(field, value, text[start:end], start, end)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates
+
+_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_ISO = r"(?:19|20)\d\d-[01]\d-[0-3]\d"
+_DMY = rf"\d{{1,2}}(?::[ae])?{_SP}+(?i:{_MONTH_RE})\.?{_SP}+(?:19|20)\d\d"
+_YEAR = r"(?:19|20)\d\d(?!\d|-[01]\d-)"
+_POINT = rf"(?:{_ISO}|{_DMY}|{_YEAR})(?!\d)"
+
+_DATE_RE = re.compile(
+    rf"(?<![\d\-/])(?:(?P<iso>{_ISO})|(?P<d>\d{{1,2}})(?::[ae])?{_SP}+"
+    rf"(?P<m>(?i:{_MONTH_RE}))\.?{_SP}+(?P<y>(?:19|20)\d\d))(?![\d])"
+)
+
+
+def _parse_point(token: str) -> str | None:
+    """ "2016-12-20" / "5 oktober 2020" / "2018" -> ISO date or year; None if not a real date."""
+    token = " ".join(token.split())
+    try:
+        if re.fullmatch(r"\d{4}", token):
+            return token
+        if re.fullmatch(r"\d{4}-\d\d-\d\d", token):
+            return date.fromisoformat(token).isoformat()
+        m = re.fullmatch(rf"(\d{{1,2}})(?::[ae])? ({_MONTH_RE})\.? (\d{{4}})", token, re.I)
+        if m:
+            month = _MONTHS[m.group(2).casefold()]
+            return date(int(m.group(3)), month, int(m.group(1))).isoformat()
+    except ValueError:
+        return None
+    return None
+
+
+_ROLE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (role, re.compile(rf"(?:{pattern})[^\S\n]*(?::[^\S\n]*)?(?:den[^\S\n]+)?$", re.I))
+    for role, pattern in (
+        ("published", r"\bpressmeddelande|\bpublicerad|\bpublicerat|\bpubliceringsdatum"),
+        ("published", r"\bsenast[^\S\n]+(?:uppdaterad|ändrad)|\buppdaterad|\bpublicerad_datum"),
+        ("published", r"(?:^|\n)(?:published|date)"),
+        ("signed", r"\bundertecknade?s?|\bundertecknat|\bskrevs[^\S\n]+under|\bskrev[^\S\n]+under"),
+        ("signed", r"\bsignerade?s?|\btecknades|\bundertecknad"),
+        ("decision", r"\bbeslutade?s?|\bbeslutat|\bbeslutsdatum|\bbeslut(?:et)?[^\S\n]+fattades"),
+        ("decision", r"\bantogs|\bfastställdes|\bsammanträdet?|\bbeslutad_datum"),
+        ("document", r"(?:^|\n)[^\S\n]*datum[^\S\n]*:?[^\S\n]*\n?|\bdaterad|\bdaterat"),
+        ("document", r"\butfärdad(?:e)?|\butfardad_datum"),
+        ("in_force", r"\bträder[^\S\n]+i[^\S\n]+kraft|\bträdde[^\S\n]+i[^\S\n]+kraft"),
+        ("in_force", r"\bikraftträdande(?:datum)?|\bikraft_datum|\bi[^\S\n]+kraft[^\S\n]+från"),
+    )
+)
+_PRESS_CUE = re.compile(r"\b(?:pressmeddelande|publicerad)[^\S\n]*:?[^\S\n]*$", re.I)
+_TODAY_SIGNED_RE = re.compile(
+    rf"\b(?:i{_SP}?dag{_SP}+(?:undertecknar|undertecknade|skriver{_SP}+under|skrev{_SP}+under"
+    rf"|tecknar|tecknade)|(?:undertecknar|undertecknade|skriver|skrev|tecknar|tecknade)"
+    rf"{_SP}+(?:\w+{_SP}+){{0,3}}?i{_SP}?dag)\b",
+    re.I,
+)
+
+
+def _date_role(text: str, start: int) -> tuple[str, bool]:
+    """The role a cue right before a date gives it, and whether that cue is a press date."""
+    before = text[max(0, start - 60) : start]
+    for role, cue in _ROLE_CUES:
+        if cue.search(before):
+            return role, role == "published" and bool(_PRESS_CUE.search(before))
+    return "", False
+
+
+def _extract_dates(text: str, period_roles: dict[int, str]) -> list[Fact]:
+    facts: list[Fact] = []
+    press: list[tuple[int, int, str]] = []
+    for m in _DATE_RE.finditer(text):
+        value = _parse_point(m.group(0))
+        if value is None:
+            continue
+        role, is_press = _date_role(text, m.start())
+        if not role:
+            role = period_roles.get(m.start(), "")
+        if is_press:
+            press.append((m.start(), m.end(), value))
+        facts.append(_fact("dates", {"date": value, "role": role}, text, m.start(), m.end()))
+    # "Idag undertecknar ..." in a press release: signed on the press release's date.
+    if press:
+        for cue in _TODAY_SIGNED_RE.finditer(text):
+            p_start, p_end, value = min(press, key=lambda p: abs(p[0] - cue.start()))
+            start, end = min(p_start, cue.start()), max(p_end, cue.end())
+            facts.append(_fact("dates", {"date": value, "role": "signed"}, text, start, end))
+            break
+    facts.sort(key=lambda f: (f.start or 0, f.end or 0))
+    return facts
+
+
+# ---------------------------------------------------------------------------------------------
+# Validity periods
+
+_NOUN_RE = re.compile(
+    r"(?i)\b\w*?(huvudavtal|underavtal|avtal|överenskommelse|avsiktsförklaring)"
+    r"(?:en|et|ens|ets|erna|er|arna|ar|rna|ns|n|r|s|perioden|period|stid)?\b"
+)
+_VERB_RE = re.compile(r"(?i)\b(?:gäller|gälla|gällde|gällande|giltig\w*|löper|löpte)\b")
+_LEAD_VERB = rf"(?P<verb>(?i:gäller|gälla|gällde|gällande|giltigt?|giltiga|löper|löpte){_SP}+)"
+_LEAD_NOUN = (
+    rf"(?P<lnoun>(?i:(?:(?:för|under){_SP}+)?(?:perioden|åren|tiden|avtalsperioden){_SP}+"
+    rf"|med{_SP}+giltighet(?:stid)?{_SP}+))"
+)
+_LEAD = rf"{_LEAD_VERB}?(?i:för{_SP}+)?{_LEAD_NOUN}?"
+_FROMW = rf"(?i:från(?:{_SP}+och{_SP}+med)?|fr\.{_SP}?o\.{_SP}?m\.)"
+_TOW = rf"(?i:(?:fram{_SP}+)?till(?:{_SP}+och{_SP}+med)?|t\.{_SP}?o\.{_SP}?m\.|t{_SP}o{_SP}m)"
+_DEN = rf"(?:(?i:den){_SP}+)?"
+_EDGE_L = r"(?<![\w\-–/:.])"
+_EDGE_R = r"(?![\w\-–/:])"
+
+_PERIOD_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "range",
+        re.compile(
+            rf"{_EDGE_L}{_LEAD}{_FROMW}{_SP}+{_DEN}(?P<a>{_POINT}){_SP}*(?:{_TOW}|[-–—])"
+            rf"{_SP}*{_DEN}(?P<b>{_POINT}){_EDGE_R}"
+        ),
+    ),
+    (
+        "range",
+        re.compile(
+            rf"{_EDGE_L}{_LEAD}(?P<a>{_ISO}|(?:19|20)\d\d){_SP}?[-–—]{_SP}?"
+            rf"(?P<b>{_ISO}|(?:19|20)\d\d){_EDGE_R}"
+        ),
+    ),
+    ("to", re.compile(rf"{_EDGE_L}{_LEAD}{_TOW}{_SP}+{_DEN}(?P<b>{_POINT}){_EDGE_R}")),
+    ("from", re.compile(rf"{_EDGE_L}{_LEAD}{_FROMW}{_SP}+{_DEN}(?P<a>{_POINT}){_EDGE_R}")),
+)
+
+
+def _noun_before(
+    text: str, sentences: _Sentences, pos: int, max_dist: int
+) -> tuple[str, int] | None:
+    """The agreement noun nearest before `pos` in the same sentence, with its distance."""
+    lo = max(sentences.start(pos), pos - max_dist)
+    best = None
+    for m in _NOUN_RE.finditer(text, lo, pos):
+        best = (m.group(1).casefold(), pos - m.end())
+    return best
+
+
+_PRONOUN_SUBJECT_RE = re.compile(
+    rf"(?:Den|Det|Denna|Detta){_SP}+(?:(?:ska|skall){_SP}+)?(?:gäller|gälla|gällde|löper)\b"
+)
+
+
+def _pronoun_noun(text: str, sentences: _Sentences, pos: int) -> tuple[str, int] | None:
+    """ "Överenskommelsen ... . Den gäller till 2024": the noun of the sentence before."""
+    s = sentences.start(pos)
+    if s > pos or not _PRONOUN_SUBJECT_RE.match(text, s, sentences.end(pos)):
+        return None
+    best = None
+    for m in _NOUN_RE.finditer(text, max(0, s - 300), s):
+        best = (m.group(1).casefold(), 10_000)
+    return best
+
+
+def _extract_validity(text: str, sentences: _Sentences) -> tuple[list[Fact], dict[int, str]]:
+    facts: list[Fact] = []
+    taken: list[tuple[int, int]] = []
+    roles: dict[int, str] = {}
+    for kind, pattern in _PERIOD_PATTERNS:
+        for m in pattern.finditer(text):
+            start, end = _stripped_span(text, m.start(), m.end())
+            if any(start < t_end and t_start < end for t_start, t_end in taken):
+                continue
+            groups = m.groupdict()
+            a = _parse_point(groups["a"]) if groups.get("a") else None
+            b = _parse_point(groups["b"]) if groups.get("b") else None
+            if (kind in ("range", "from") and a is None) or (kind in ("range", "to") and b is None):
+                continue
+            if a and b and (len(a) != len(b) or a > b or int(b[:4]) - int(a[:4]) > 30):
+                continue
+            lead_verb = bool(m.group("verb")) or "giltighet" in (m.group("lnoun") or "").lower()
+            sent_lo = max(sentences.start(start), start - 60)
+            verb_before = lead_verb or bool(_VERB_RE.search(text, sent_lo, start))
+            noun = _noun_before(text, sentences, start, 250) or _pronoun_noun(
+                text, sentences, start
+            )
+            if noun is None:  # a period of something else (an uppdrag, a strategy, a job)
+                continue
+            if kind == "to" and not (verb_before or noun[1] <= 15):
+                continue
+            if kind == "from" and not (
+                lead_verb or _VERB_RE.search(text, max(sent_lo, start - 30), start)
+            ):
+                continue
+            taken.append((start, end))
+            if a:
+                roles[m.start("a")] = "valid_from"
+            if b:
+                roles[m.start("b")] = "valid_to"
+            value = {"from": a, "to": b, "noun": noun[0] if noun else None}
+            facts.append(_fact("validity", value, text, start, end))
+    facts.sort(key=lambda f: f.start or 0)
+    return facts, roles
+
+
+def _dedupe_validity(facts: list[Fact]) -> list[Fact]:
+    seen: set[tuple[Any, ...]] = set()
+    with_noun = {(f.value["from"], f.value["to"]) for f in facts if f.value["noun"]}  # type: ignore[index]
+    out = []
+    for f in facts:
+        v = f.value
+        assert isinstance(v, dict)
+        key = (v["from"], v["to"], v["noun"])
+        if key in seen or (v["noun"] is None and (v["from"], v["to"]) in with_noun):
+            continue
+        seen.add(key)
+        out.append(f)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Document type
+
+_TYPE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("pressmeddelande", re.compile(r"(?m)^\W{0,3}(?:Pressmeddelande|PRESSMEDDELANDE)\b")),
+    (
+        "tjänsteutlåtande",
+        re.compile(
+            r"(?m)^\W{0,3}(?:Tjänsteutlåtande|TJÄNSTEUTLÅTANDE)\b|\bFörslag till beslut\b"
+            r"|^\W{0,3}(?:Kommunstyrelsens|Kommunfullmäktiges|Nämndens|\w+nämndens) beslut\b"
+            r"|\b[Tt]jänsteutlåtande,? daterat|^Beskrivning av ärendet\b"
+        ),
+    ),
+    (
+        "överenskommelse",
+        re.compile(
+            r"\b(?:Denna|Detta) (?:samverkans)?(?:överenskommelse|avtal) (?:gäller|träder"
+            r"|ingås|har ingåtts|reglerar|omfattar)\b"
+            r"|\bParterna (?:förbinder sig|åtar sig|är överens om att)\b|(?m:^\W{0,3}Underskrifter\b)"
+        ),
+    ),
+    (
+        "webbsida",
+        re.compile(
+            r"\bHoppa till (?:huvud)?innehållet\b|\bSenast (?:uppdaterad|ändrad)\b"
+            r"|\bVi använder (?:kakor|cookies)\b|\bKakor på \S+\.se\b"
+        ),
+    ),
+    (
+        "lag",
+        re.compile(
+            r"\bLag \(\[?\d{4}:\d+|\bSFS \d{4}:\d+|(?m:^beteckning:[ \t]*\d{4}:\d+)"
+            r"|(?m:^\W{0,4}1 §[ \t]*\n(?=(?:.*\n)*?\W{0,4}2 §[ \t]*\n(?:.*\n)*?\W{0,4}3 §))"
+        ),
+    ),
+)
+_FILENAME_TYPES = (
+    ("pressmeddelande", "pressmeddelande"),
+    ("tjansteutlatande", "tjänsteutlåtande"),
+    ("webbsida", "webbsida"),
+    ("webbplats", "webbsida"),
+    ("sfs", "lag"),
+    ("lag", "lag"),
+)
+
+
+def _extract_doc_type(
+    text: str, title: str, filename: str, front_matter: Mapping[str, Any]
+) -> list[Fact]:
+    found: list[tuple[int, str, re.Match[str]]] = []
+    for doc_type, cue in _TYPE_CUES:
+        m = cue.search(text)
+        if m:
+            found.append((m.start(), doc_type, m))
+    if found:
+        out = []
+        for _, doc_type, m in sorted(found, key=lambda t: t[0]):
+            start, end = _stripped_span(text, m.start(), m.end(), " \t\n#*-•\u00a0")
+            out.append(_fact("doc_type", doc_type, text, start, end))
+        return out
+    designation = str(front_matter.get("beteckning", ""))
+    if re.fullmatch(r"\d{4}:\d+", designation.strip()):
+        return [Fact("doc_type", "lag", designation, None, None, "front_matter")]
+    if title:
+        hits = [(doc_type, cue.search(title)) for doc_type, cue in _TYPE_CUES]
+        got = sorted((m.start(), t, m.group(0)) for t, m in hits if m)
+        if got:
+            return [Fact("doc_type", got[0][1], got[0][2].strip(), None, None, "title")]
+    tokens = re.split(r"[^a-z0-9]+", _fold(filename))
+    for token, doc_type in _FILENAME_TYPES:
+        if token in tokens or (len(token) > 3 and any(token in t for t in tokens)):
+            return [Fact("doc_type", doc_type, token, None, None, "filename")]
+    return []
+
+
+# ---------------------------------------------------------------------------------------------
+# Municipalities and places
+
+
+def _genitive_alternatives(names: Iterable[str]) -> str:
+    parts = []
+    for name in sorted(names, key=len, reverse=True):
+        esc = re.escape(name)
+        parts.append(esc if name[-1] in "sxz" else esc + "s?")
+    return "|".join(parts)
+
+
+_MUN_TITLE_RE = re.compile(
+    rf"(?<![\w@/.\-])(?P<name>{_genitive_alternatives(MUNICIPALITIES)})"
+    rf"(?![{_LOWER}0-9_@]|-\w|\.[{_LOWER}]{{2}})"
+)
+_MUN_UPPER_RE = re.compile(
+    rf"(?<![\w@/.\-])(?P<name>{_genitive_alternatives(m.upper() for m in MUNICIPALITIES)})"
+    r"(?![\w@\-])"
+)
+_MUN_BY_FORM = {m: m for m in MUNICIPALITIES} | {m.upper(): m for m in MUNICIPALITIES}
+_MUN_KOMMUN_AFTER = re.compile(r"(?i)^[ \t\u00a0]+(?:kommun|stad)(?:s|en)?\b")
+_MUN_EXCLUDE_BEFORE = re.compile(
+    r"(?i)(?:\bpolisområde\w*|\bpolisregion\w*|\bregion)\s+(?:i\s+)?(?:[^\W\d_]+/)?$"
+)
+_MUN_EXCLUDE_AFTER = re.compile(
+    r"(?i)^(?:\s+(?:syd|nord|väst|öst|mitt|city|län|lokalpolisområde\w*|polisområde\w*)\b|/)"
+)
+
+
+def _municipality_mentions(text: str) -> list[tuple[int, int, str, bool]]:
+    """(start, end, canonical name, followed by "kommun"/"stad") for each mention."""
+    out = []
+    for regex in (_MUN_TITLE_RE, _MUN_UPPER_RE):
+        for m in regex.finditer(text):
+            surface = m.group("name")
+            name = _MUN_BY_FORM.get(surface) or _MUN_BY_FORM.get(surface[:-1])
+            if name is None:
+                continue
+            after = text[m.end() : m.end() + 40]
+            before = text[max(0, m.start() - 40) : m.start()]
+            has_kommun = bool(_MUN_KOMMUN_AFTER.match(after))
+            if name in AMBIGUOUS_MUNICIPALITIES and not has_kommun:
+                continue
+            if name != "Gotland" and (
+                _MUN_EXCLUDE_BEFORE.search(before) or _MUN_EXCLUDE_AFTER.match(after)
+            ):
+                continue
+            out.append((m.start(), m.end(), name, has_kommun))
+    out.sort()
+    return out
+
+
+def _extract_municipalities(text: str, title: str) -> list[Fact]:
+    """One fact per municipality: its first "X kommun" mention, else its first mention."""
+    best: dict[str, tuple[int, int, bool]] = {}
+    for start, end, name, has_kommun in _municipality_mentions(text):
+        if has_kommun:
+            suffix = _MUN_KOMMUN_AFTER.match(text[end : end + 40])
+            assert suffix is not None
+            end += suffix.end()
+        if name not in best or (has_kommun and not best[name][2]):
+            best[name] = (start, end, has_kommun)
+    facts = [_fact("municipalities", name, text, s, e) for name, (s, e, _) in best.items()]
+    if not facts and title:
+        seen = []
+        for start, end, name, _ in _municipality_mentions(title):
+            if name not in seen:
+                seen.append(name)
+                facts.append(Fact("municipalities", name, title[start:end], None, None, "title"))
+    facts.sort(key=lambda f: f.start or 0)
+    return facts
+
+
+_PLACE_RE = re.compile(
+    rf"(?<![\w\-])(?P<name>{'|'.join(re.escape(p) for p in sorted(PLACES | _AMBIGUOUS_PLACES, key=len, reverse=True))})"
+    rf"s?(?![{_LOWER}0-9_@\-])"
+)
+_CAP_NAME = rf"[{_UPPER}][{_LOWER}]+(?:[ -](?:gård|centrum|backe|[{_UPPER}][{_LOWER}]+))?"
+_PLACE_LIST_RE = re.compile(
+    rf"\b(?i:kommundel(?:en|arna)|stadsdel(?:en|arna)|bostadsområde(?:t|na)|tätorte(?:n|rna))"
+    rf"{_SP}+(?P<list>{_CAP_NAME}(?:{_SP}*,{_SP}*{_CAP_NAME})*(?:{_SP}+(?:och|samt){_SP}+"
+    rf"{_CAP_NAME})?)"
+)
+
+
+def _extract_places(text: str) -> list[Fact]:
+    found: dict[str, tuple[int, int]] = {}
+    for m in _PLACE_RE.finditer(text):
+        name = m.group("name")
+        if name in _AMBIGUOUS_PLACES and not re.search(
+            r"(?i)\b(?:i|från|till|kring)\s+$", text[max(0, m.start() - 10) : m.start()]
+        ):
+            continue
+        found.setdefault(name, (m.start(), m.start() + len(name)))
+    for m in _PLACE_LIST_RE.finditer(text):
+        for item in re.finditer(_CAP_NAME, m.group("list")):
+            name = item.group(0)
+            if name in MUNICIPALITIES or name in ("Och", "Samt"):
+                continue
+            start = m.start("list") + item.start()
+            found.setdefault(name, (start, start + len(name)))
+    facts = [_fact("places", name, text, s, e) for name, (s, e) in found.items()]
+    facts.sort(key=lambda f: f.start or 0)
+    return facts
+
+
+# ---------------------------------------------------------------------------------------------
+# Parties
+
+_MUN_ANY = "|".join(
+    re.escape(n)
+    for n in sorted(MUNICIPALITIES | {m.upper() for m in MUNICIPALITIES}, key=len)[::-1]
+)
+_DIRECTION = r"(?:\s+(?i:syd|nord|väst|öst|mitt|city)\b)?"
+_AREA_NAME = rf"[{_UPPER}][{_LOWER}]+(?:/[{_UPPER}][{_LOWER}]+)*{_DIRECTION}"
+_PARTY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "kommun",
+        re.compile(
+            rf"(?<![\w@/.\-])(?P<mun>{_MUN_ANY})s?[ \t\u00a0]+(?P<suffix>(?i:kommun|stad))(?:s)?\b"
+            r"|\bRegion Gotland\b"
+        ),
+    ),
+    ("polis", re.compile(rf"\b(?i:lokalpolisområde)t?\s+(?P<area>{_AREA_NAME})")),
+    ("polis", re.compile(rf"\b(?P<area>[{_UPPER}][{_LOWER}]+)\s+(?i:lokalpolisområde)\b")),
+    (
+        "polis",
+        re.compile(rf"\b(?P<region>(?i:polisområde|polisregion))t?\s+(?P<area>{_AREA_NAME})"),
+    ),
+    ("polis", re.compile(r"\b(?:Polismyndigheten|Polismyndighetens|[Pp]olisen|[Pp]olisens)\b")),
+    (
+        "räddningstjänst",
+        re.compile(rf"\b(?P<area>[{_UPPER}][{_LOWER}]+s)\s+(?i:brandförsv[aä]rsförbund)\w*"),
+    ),
+    ("räddningstjänst", re.compile(r"\b(?:Storstockholms brandförsvar|Räddningstjänsten Syd)\b")),
+    ("räddningstjänst", re.compile(r"\b(?P<generic>[Rr]äddningstjänsten|[Bb]randförsvaret)\b")),
+    (
+        "bostadsbolag",
+        re.compile(
+            r"\bHuge(?:\s+Bostäder(?:\s+AB)?)?s?\b(?!\.\w)|\b(?P<name>[A-ZÅÄÖ]\w+) Bostäder\b"
+        ),
+    ),
+    (
+        "bostadsbolag",
+        re.compile(
+            r"\b(?P<name>Telgebostäder|Telge Bostäder|Haningehem|Stockholmshem|Familjebostäder"
+            r"|Botkyrkabyggen|Sollentunahem|Nynäshamnsbostäder|Tyresö Bostäder)\b"
+        ),
+    ),
+    (
+        "fastighetsbolag",
+        re.compile(
+            rf"\b(?P<name>[{_UPPER}][{_LOWER}]+ (?:Samhällsfastigheter|Kommunfastigheter))\b"
+        ),
+    ),
+    ("kriminalvård", re.compile(r"\b(?i:kriminalvården|kriminalvårdens)\b")),
+)
+
+
+def _party_name(kind: str, m: re.Match[str]) -> tuple[str, str] | None:
+    """(canonical name, dedupe key) of a party mention, None to skip it."""
+    groups = m.groupdict()
+    if kind == "kommun":
+        if not groups.get("mun"):
+            return "Region Gotland", "Gotland"
+        mun = _MUN_BY_FORM[groups["mun"]]
+        genitive = m.group(0)[len(groups["mun"]) : m.start("suffix") - m.start()].strip().lower()
+        return f"{mun}{genitive} {groups['suffix'].lower()}", mun
+    if kind == "polis":
+        area = groups.get("area")
+        if area is None:
+            return "Polismyndigheten", "Polismyndigheten"
+        area = re.sub(r"\s+", " ", area)
+        parts = area.split(" ")
+        area = " ".join([parts[0]] + [p.lower() for p in parts[1:]])
+        if groups.get("region"):
+            prefix = "Polisregion" if groups["region"].lower() == "polisregion" else "Polisområde"
+            return f"{prefix} {area}", f"{prefix} {area}"
+        if area.split("/")[0] not in MUNICIPALITIES:
+            return None
+        return f"Lokalpolisområde {area}", f"Lokalpolisområde {area}"
+    if kind == "räddningstjänst":
+        if groups.get("generic"):
+            generic = groups["generic"].capitalize()
+            return generic, "generic:" + generic
+        if groups.get("area"):
+            name = f"{groups['area']} brandförsvarsförbund"
+            return name, name
+        return m.group(0), m.group(0)
+    if kind == "bostadsbolag":
+        name = groups.get("name")
+        if not name:
+            return "Huge Bostäder", "Huge Bostäder"
+        name = f"{name} Bostäder" if "Bostäder" in m.group(0) and "Bostäder" not in name else name
+        return name, name
+    if kind == "fastighetsbolag":
+        return groups["name"], groups["name"]
+    return "Kriminalvården", "Kriminalvården"
+
+
+_PARTY_CUE = re.compile(
+    r"(?i)avtal|överenskommelse|avsiktsförklaring|underteckn|\bparter"
+    r"|\bskr(?:ev|ivit|evs|iver)\s+(?:\w+\s+)?under\b|\bteckna(?:de|t|r)?\b|\bing(?:ick|ått|år)\b"
+)
+_BULLET_LINE = re.compile(rf"{_SP}*[-•*▪·]{_SP}+")
+
+
+def _in_party_context(text: str, sentences: _Sentences, pos: int) -> bool:
+    """Is a mention at `pos` named as a party: in a sentence about an agreement or its signing,
+    or an item of a bullet list whose heading is such a sentence?"""
+    if _PARTY_CUE.search(text, sentences.start(pos), sentences.end(pos)):
+        return True
+    line_start = text.rfind("\n", 0, pos) + 1
+    if not _BULLET_LINE.match(text, line_start):
+        return False
+    for _ in range(40):
+        if line_start == 0:
+            return False
+        prev_start = text.rfind("\n", 0, line_start - 1) + 1
+        line = text[prev_start : line_start - 1]
+        if line.strip() and not _BULLET_LINE.match(line):
+            return bool(_PARTY_CUE.search(line))
+        line_start = prev_start
+    return False
+
+
+def _extract_parties(text: str, sentences: _Sentences) -> list[Fact]:
+    found: dict[tuple[str, str], Fact] = {}
+    named_rescue: list[str] = []  # named fire and rescue services mentioned anywhere
+    for kind, pattern in _PARTY_PATTERNS:
+        for m in pattern.finditer(text):
+            named = _party_name(kind, m)
+            if named is None:
+                continue
+            name, key = named
+            if kind == "räddningstjänst" and not key.startswith("generic:"):
+                if name not in named_rescue:
+                    named_rescue.append(name)
+            if (kind, key) in found or not _in_party_context(text, sentences, m.start()):
+                continue
+            value = {"kind": kind, "name": name}
+            found[(kind, key)] = _fact("parties", value, text, m.start(), m.end())
+    named_party = any(k == "räddningstjänst" and not key.startswith("generic:") for k, key in found)
+    facts = []
+    for (kind, key), f in found.items():
+        if kind == "räddningstjänst" and key.startswith("generic:"):
+            if named_party:
+                continue
+            if len(named_rescue) == 1:  # "Brandförsvaret" = the one named in the document
+                f = Fact(f.field, {"kind": kind, "name": named_rescue[0]}, f.quote, f.start, f.end)
+        facts.append(f)
+    facts.sort(key=lambda f: f.start or 0)
+    return facts
+
+
+# ---------------------------------------------------------------------------------------------
+# Diary number
+
+_DIARY_RE = re.compile(
+    rf"(?<![^\W\d_])(?i:diarienummer|diarienr|dnr|ärendenummer|ärendenr)\.?{_SP}*:?\s*"
+    rf"(?P<no>(?:[{_UPPER}]{{1,10}}[ -]?)?\d{{2,4}}[/:.\-]\d+(?:[./:\-]\d+)*"
+    rf"(?:/[{_UPPER}]{{1,6}}(?![\w]))?)"
+)
+
+
+def _extract_diary(text: str) -> list[Fact]:
+    found: dict[str, Fact] = {}
+    for m in _DIARY_RE.finditer(text):
+        value = m.group("no")
+        found.setdefault(value, _fact("diary_number", value, text, m.start("no"), m.end("no")))
+    return list(found.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# Priority areas
+
+_PRIORITY_CUE = re.compile(
+    r"(?i)prioriter|fokusområd|fokusera|insatsområd|prioriteringsområd|utvecklingsområd"
+)
+_COUNT_RE = re.compile(
+    rf"(?i)\b(?P<n>{'|'.join(_NUMBER_WORDS)}|\d{{1,2}}){_SP}+(?:\w+{_SP}+)?"
+    r"(?:fokusområden|områden|prioriteringar|insatsområden|prioriteringsområden)\b"
+)
+_COUNT_COMMA_RE = re.compile(
+    rf"(?i)\b(?P<n>{'|'.join(_NUMBER_WORDS)}|\d{{1,2}}){_SP}+(?:\w+{_SP}+)?"
+    rf"(?:fokusområden|prioriterade{_SP}+områden|prioriteringsområden|insatsområden)"
+    rf"{_SP}*,{_SP}*"
+)
+_PRIORITY_OF_RE = re.compile(
+    rf"(?i)\bprioriter\w*{_SP}+(?:av|på){_SP}+(?:områdena|följande{_SP}+områden){_SP}+"
+)
+_BULLET_START = re.compile(rf"^{_SP}*(?:[-•*▪·]|\d{{1,2}}[.)]){_SP}+")
+_BULLET_MID = re.compile(rf"(?<=[.!?]){_SP}+-{_SP}+")
+_TAIL_CUT = re.compile(
+    rf"{_SP}+(?:i|inom|under|för|med|på|genom|tillsammans|som){_SP}*(?:\w|$)", re.I
+)
+_AREA_STOP = frozenset(
+    ["i", "och", "den", "det", "de", "av", "på", "för", "mot", "med", "samt", "en", "ett", "till"]
+)
+
+
+def _count(intro: str) -> int | None:
+    m = _COUNT_RE.search(intro)
+    if not m:
+        return None
+    n = m.group("n").casefold()
+    return _NUMBER_WORDS.get(n) or int(n)
+
+
+def _top_level_splits(s: str, sep: str) -> list[int]:
+    """Offsets in `s` where `sep` occurs outside parentheses."""
+    out, depth, i = [], 0, 0
+    while i < len(s):
+        ch = s[i]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0 and s.startswith(sep, i):
+            out.append(i)
+            i += len(sep)
+            continue
+        i += 1
+    return out
+
+
+def _split_inline(s: str, count: int | None) -> list[tuple[int, int]]:
+    """Items of an inline Swedish list "A, B, C och D" / "A, B samt C, D" / "A; B; C samt D"."""
+    spans: list[tuple[int, int]] = []
+    semi = _top_level_splits(s, ";")
+    samt = [] if semi else _top_level_splits(s, " samt ")
+    head_end = samt[-1] if samt else len(s)
+    pos = 0
+    for cut in [*(semi or _top_level_splits(s[:head_end], ",")), head_end]:
+        spans.append((pos, cut))
+        pos = cut + 1
+    if samt:
+        spans.append((head_end + len(" samt "), len(s)))
+    elif count is None or len(spans) < count:
+        last_s, last_e = spans[-1]
+        last = s[last_s:last_e]
+        sep = " samt " if semi and _top_level_splits(last, " samt ") else " och "
+        cuts = _top_level_splits(last, sep)
+        if cuts:
+            cut = last_s + cuts[-1]
+            spans[-1:] = [(last_s, cut), (cut + len(sep), last_e)]
+    spans = [_stripped_span(s, a, b, " \t\n\u00a0,;.") for a, b in spans]
+    return _merge_acronyms(s, [sp for sp in spans if sp[0] < sp[1]])
+
+
+def _merge_acronyms(s: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join "Alkohol, Narkotika, Doping, Tobak och Spel (ANDTS)" back into one item."""
+    out = list(spans)
+    i = 0
+    while i < len(out):
+        a, b = out[i]
+        item = s[a:b]
+        acr = re.search(r"\(([A-ZÅÄÖ]{3,})\)\s*$", item)
+        if acr:
+            caps = [w[0] for w in re.findall(r"\b[A-ZÅÄÖ][a-zåäö]+", item[: acr.start()])]
+            letters = acr.group(1)
+            own = "".join(caps)
+            if own and letters.endswith(own) and len(own) < len(letters):
+                need = letters[: -len(own)]
+                j = i
+                while need and j > 0:
+                    prev = s[out[j - 1][0] : out[j - 1][1]]
+                    words = re.findall(r"\b[A-ZÅÄÖ][a-zåäö]+", prev)
+                    if not words or words[-1][0] != need[-1]:
+                        break
+                    need = need[:-1]
+                    j -= 1
+                if not need and j < i:
+                    out[j : i + 1] = [(out[j][0], b)]
+                    i = j
+        i += 1
+    return out
+
+
+def _bullet_items(text: str, pos: int, count: int | None) -> list[tuple[int, int]]:
+    """Items of a bullet list starting at or after `pos` (after an intro ending in ':')."""
+    items: list[tuple[int, int]] = []
+    while pos < len(text):
+        nl = text.find("\n", pos)
+        line_end = len(text) if nl < 0 else nl
+        line = text[pos:line_end]
+        found: list[tuple[int, int]] = []
+        marks = []
+        m = _BULLET_START.match(line)
+        if m:
+            marks.append(m.end())
+        marks += [mm.end() for mm in _BULLET_MID.finditer(line)]
+        for k, mark in enumerate(marks):
+            stop = len(line)
+            if k + 1 < len(marks):
+                nxt = _BULLET_MID.search(line, mark)
+                stop = nxt.start() if nxt else len(line)
+            a, b = _stripped_span(line, mark, stop, " \t\u00a0,;.")
+            if a < b and b - a <= 200:
+                found.append((pos + a, pos + b))
+        if not found:
+            if line.strip() or items:
+                break
+        items.extend(found)
+        if count is not None and len(items) >= count:
+            return items[:count]
+        pos = line_end + 1
+    return items
+
+
+def _area_key(item: str) -> str:
+    acr = re.search(r"\b[A-ZÅÄÖ]{3,}\b", item)
+    if acr:
+        return "acr:" + acr.group(0)
+    words = re.findall(r"\w+", re.sub(r"\([^)]*\)", " ", _fold(item)))
+    return " ".join(w[:5] for w in words if w not in _AREA_STOP)
+
+
+def _extract_priorities(text: str, sentences: _Sentences) -> list[Fact]:
+    spans: list[tuple[int, int]] = []
+    # 1. "... följande tre områden vara prioriterade:" + bullets, or an inline list.
+    for m in re.finditer(r":(?=\s|$)", text):
+        intro = text[sentences.start(m.start()) : m.start()]
+        if not _PRIORITY_CUE.search(intro) or len(intro) > 400:
+            continue
+        count = _count(intro)
+        line_end = text.find("\n", m.end())
+        line_end = len(text) if line_end < 0 else line_end
+        if not text[m.end() : line_end].strip():
+            spans += _bullet_items(text, line_end + 1, count)
+            continue
+        end = sentences.end(m.end())
+        seg_start, seg_end = _stripped_span(text, m.end(), end, " \t\n\u00a0.")
+        seg = text[seg_start:seg_end]
+        spans += [(seg_start + a, seg_start + b) for a, b in _split_inline(seg, count)]
+    # 2. "Samverkansavtalet har fyra fokusområden, A, B, C samt D."
+    for m in _COUNT_COMMA_RE.finditer(text):
+        n = m.group("n").casefold()
+        count = _NUMBER_WORDS.get(n) or int(n)
+        seg_start, seg_end = _stripped_span(text, m.end(), sentences.end(m.end()), " \t\n.")
+        seg = text[seg_start:seg_end]
+        spans += [(seg_start + a, seg_start + b) for a, b in _split_inline(seg, count)]
+    # 3. "en prioritering av områdena trafik, ungdomsbrottslighet och organiserad brottslighet i ..."
+    for m in _PRIORITY_OF_RE.finditer(text):
+        seg_start, seg_end = _stripped_span(text, m.end(), sentences.end(m.end()), " \t\n.")
+        seg = text[seg_start:seg_end]
+        items = _split_inline(seg, None)
+        if items:
+            a, b = items[-1]
+            cut = _TAIL_CUT.search(seg, a, b)
+            if cut and cut.start() > a:
+                items[-1] = (a, cut.start())
+        spans += [(seg_start + a, seg_start + b) for a, b in items]
+    facts: list[Fact] = []
+    seen: set[str] = set()
+    for start, end in sorted(set(spans)):
+        quote = text[start:end]
+        key = _area_key(quote)
+        if not key or key in seen or len(quote) > 200:
+            continue
+        seen.add(key)
+        facts.append(_fact("priority_areas", " ".join(quote.split()), text, start, end))
+    return facts
+
+
+# ---------------------------------------------------------------------------------------------
+# People
+
+_NAME = (
+    rf"[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
+    rf"(?: [{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?){{1,2}}"
+)
+_ROLE_WORD = (
+    r"(?i:(?:tf\.?\s+|t\.f\.\s+|tillförordnad\s+|biträdande\s+)?(?:kommunalråd|oppositionsråd"
+    r"|kommundirektör|stadsdirektör|lokalpolisområdeschef|polisområdeschef|polischef|brandchef"
+    r"|räddningschef|räddningsdirektör|förbundsdirektör|vd|områdesutvecklare"
+    r"|trygghetssamordnare|säkerhetschef|samordnare|handläggare|kommunpolis|ordförande"
+    r"|förvaltningschef|stabschef|presschef|kommunikatör|utredare|chef))(?![a-zåäöéü])"
+)
+_PEOPLE_PATTERNS = (
+    # "Christer Johansson, lokalpolisområdeschef i Huddinge, 010-..."
+    re.compile(
+        rf"(?<![\w\-])(?P<name>{_NAME})(?: \([{_UPPER}]{{1,3}}\))?,{_SP}+"
+        rf"(?P<role>{_ROLE_WORD}[^,\n]*?)(?=,|\.(?:\s|$)|\n|$)"
+    ),
+    # "säger brandchef Lars-Göran Uddholm"
+    re.compile(
+        rf"\b(?i:säger|enligt|uppger){_SP}+(?P<role>(?:[{_UPPER}][{_LOWER}]+s{_SP}+)?{_ROLE_WORD})"
+        rf"{_SP}+(?P<name>{_NAME})"
+    ),
+    # "Handläggare\nCatarina Klockerud"
+    re.compile(rf"(?P<role>(?i:handläggare)){_SP}*:?{_SP}*\n{_SP}*(?P<name>{_NAME}){_SP}*$", re.M),
+    # signature: "Camilla Broo\nKommundirektör"
+    re.compile(
+        rf"(?:^|(?<=[{_LOWER}]))(?P<name>{_NAME}){_SP}*\n{_SP}*"
+        rf"(?P<role>{_ROLE_WORD}[^\n]*?)(?=[{_UPPER}][{_LOWER}]|{_SP}*$)",
+        re.M,
+    ),
+)
+_NOT_FIRST_NAMES = frozenset(
+    [
+        "Kontakta",
+        "Enligt",
+        "Säger",
+        "Med",
+        "Från",
+        "Och",
+        "För",
+        "Av",
+        "Mer",
+        "Hej",
+        "Tack",
+        "Läs",
+        "Se",
+        "Ring",
+        "Mejla",
+        "Till",
+    ]
+)
+
+
+def _extract_people(text: str) -> list[Fact]:
+    found: dict[tuple[str, str], Fact] = {}
+    for pattern in _PEOPLE_PATTERNS:
+        for m in pattern.finditer(text):
+            name = m.group("name")
+            first, _, rest = name.partition(" ")
+            if first in _NOT_FIRST_NAMES:
+                if " " not in rest:
+                    continue
+                name = rest
+            role = " ".join(m.group("role").split()).rstrip(" ,.")
+            if re.match(_ROLE_WORD, role):
+                role = role[0].lower() + role[1:]
+            key = (name, role.casefold())
+            if key in found:
+                continue
+            start = min(m.start("name") + (len(m.group("name")) - len(name)), m.start("role"))
+            end = max(m.end("name"), m.start("role") + len(m.group("role").rstrip(" ,.")))
+            found[key] = _fact("people", {"name": name, "role": role}, text, start, end)
+    facts = sorted(found.values(), key=lambda f: f.start or 0)
+    return facts
+
+
+# ---------------------------------------------------------------------------------------------
+# Front matter passed in as metadata
+
+_FRONT_DATE_ROLES = {
+    "publicerad_datum": "published",
+    "publicerad": "published",
+    "published": "published",
+    "date": "published",
+    "utfardad_datum": "document",
+    "utfärdad_datum": "document",
+    "datum": "document",
+    "ikraft_datum": "in_force",
+    "beslutad_datum": "decision",
+    "beslutsdatum": "decision",
+    "undertecknad_datum": "signed",
+}
+
+
+def _front_matter_dates(front_matter: Mapping[str, Any]) -> list[Fact]:
+    out = []
+    for key, role in _FRONT_DATE_ROLES.items():
+        raw = front_matter.get(key)
+        if raw is None:
+            continue
+        value = raw.isoformat() if isinstance(raw, date) else _parse_point(str(raw))
+        if value and len(value) == 10:
+            out.append(
+                Fact("dates", {"date": value, "role": role}, str(raw), None, None, "front_matter")
+            )
+    return out
+
+
+def _dedupe_dates(facts: list[Fact]) -> list[Fact]:
+    with_role = {f.value["date"] for f in facts if f.value["role"]}  # type: ignore[index]
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for f in facts:
+        value = f.value
+        assert isinstance(value, dict)
+        key = (value["date"], value["role"])
+        if key in seen or (not value["role"] and value["date"] in with_role):
+            continue
+        seen.add(key)
+        out.append(f)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+def extract_facts(
+    text: str,
+    *,
+    title: str = "",
+    filename: str = "",
+    front_matter: Mapping[str, Any] | None = None,
+) -> dict[str, list[Fact]]:
+    """Every field of `FIELDS`, each a list of facts in text order (hint facts last)."""
+    front = dict(front_matter or {})
+    sentences = _Sentences(text)
+    validity, period_roles = _extract_validity(text, sentences)
+    dates = _extract_dates(text, period_roles) + _front_matter_dates(front)
+    return {
+        "doc_type": _extract_doc_type(text, title, filename, front),
+        "municipalities": _extract_municipalities(text, title),
+        "parties": _extract_parties(text, sentences),
+        "dates": _dedupe_dates(dates),
+        "validity": _dedupe_validity(validity),
+        "diary_number": _extract_diary(text),
+        "priority_areas": _extract_priorities(text, sentences),
+        "places": _extract_places(text),
+        "people": _extract_people(text),
+    }
+
+
+def facts_to_json(facts: Mapping[str, list[Fact]]) -> dict[str, list[dict[str, Any]]]:
+    """Plain JSON-able form: {field: [{value, quote, start, end, source}, ...]}."""
+    return {
+        name: [
+            {
+                "value": dict(f.value) if isinstance(f.value, dict) else f.value,
+                "quote": f.quote,
+                "start": f.start,
+                "end": f.end,
+                "source": f.source,
+            }
+            for f in facts.get(name, [])
+        ]
+        for name in sorted(set(FIELDS) | set(facts), key=_field_order)
+    }
+
+
+def facts_from_json(data: Mapping[str, Any]) -> dict[str, list[Fact]]:
+    """Inverse of `facts_to_json`; raises InvalidInputError on a malformed record."""
+    if not isinstance(data, Mapping):
+        raise InvalidInputError("facts must be a JSON object of field -> list")
+    out: dict[str, list[Fact]] = {name: [] for name in FIELDS}
+    for name, items in data.items():
+        if not isinstance(items, list):
+            raise InvalidInputError(f"facts field {name!r} must be a list")
+        try:
+            out[name] = [
+                Fact(
+                    name,
+                    dict(item["value"]) if isinstance(item["value"], dict) else str(item["value"]),
+                    str(item["quote"]),
+                    None if item.get("start") is None else int(item["start"]),
+                    None if item.get("end") is None else int(item["end"]),
+                    str(item.get("source", "text")),
+                )
+                for item in items
+            ]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidInputError(f"malformed fact in field {name!r}: {exc}") from None
+    return out
+
+
+def _field_order(name: str) -> tuple[int, str]:
+    return (FIELDS.index(name) if name in FIELDS else len(FIELDS), name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Filters
+
+_KEY_ALIASES = {"ar": "år", "type": "typ", "kommun": "kommun", "parti": "part", "part": "part"}
+_TYPE_ALIASES = {_fold(t): t for t in DOC_TYPES} | {
+    "press": "pressmeddelande",
+    "beslut": "tjänsteutlåtande",
+    "tjansteutlatande": "tjänsteutlåtande",
+    "avtal": "överenskommelse",
+    "overenskommelse": "överenskommelse",
+    "webb": "webbsida",
+    "sfs": "lag",
+}
+_KIND_ALIASES = {_fold(k): k for k in PARTY_KINDS} | {
+    "polisen": "polis",
+    "raddningstjanst": "räddningstjänst",
+    "raddningstjansten": "räddningstjänst",
+    "brandforsvar": "räddningstjänst",
+    "brandforsvaret": "räddningstjänst",
+    "bostadsbolaget": "bostadsbolag",
+    "kriminalvarden": "kriminalvård",
+    "kommunen": "kommun",
+}
+_MUN_BY_FOLD = {_fold(m): m for m in MUNICIPALITIES}
+
+
+def _bad(expr: str, reason: str) -> InvalidInputError:
+    keys = ", ".join(FILTER_KEYS)
+    return InvalidInputError(f"invalid filter {expr!r}: {reason} (allowed keys: {keys})")
+
+
+def parse_filter(expr: str) -> FieldFilter:
+    """ "kommun=Huddinge", "giltig=2024", "giltig=2024-05-01", "typ=pressmeddelande",
+    "part=polis", "år=2016", "doc=<doc_id>"."""
+    key, sep, value = expr.partition("=")
+    key, value = _fold(key), value.strip()
+    if not sep or not key:
+        raise _bad(expr, "expected KEY=VALUE")
+    key = _KEY_ALIASES.get(key, key)
+    if key not in FILTER_KEYS:
+        raise _bad(expr, f"unknown key {key!r}")
+    if not value:
+        raise _bad(expr, "empty value")
+    if key == "giltig" and _parse_point(value) is None:
+        raise _bad(expr, "expected a year (2024) or a date (2024-05-01)")
+    if key == "giltig" and not re.fullmatch(r"\d{4}(?:-\d\d-\d\d)?", value):
+        raise _bad(expr, "expected a year (2024) or a date (2024-05-01)")
+    if key == "år" and not re.fullmatch(r"\d{4}", value):
+        raise _bad(expr, "expected a year such as 2016")
+    if key == "typ" and _fold(value) not in _TYPE_ALIASES:
+        raise _bad(expr, f"unknown type; use one of {', '.join(DOC_TYPES)}")
+    if key == "kommun" and _municipality_key(value) not in _MUN_BY_FOLD:
+        raise _bad(expr, "not a Swedish municipality")
+    return FieldFilter(key, value)
+
+
+def _municipality_key(value: str) -> str:
+    folded = _fold(value)
+    folded = re.sub(r"\s+(?:kommun|stad)s?$", "", folded)
+    if folded not in _MUN_BY_FOLD and folded.endswith("s") and folded[:-1] in _MUN_BY_FOLD:
+        folded = folded[:-1]
+    return folded
+
+
+def _bounds(point: str | None, upper: bool) -> date | None:
+    if not point:
+        return None
+    if len(point) == 4:
+        return date(int(point), 12, 31) if upper else date(int(point), 1, 1)
+    return date.fromisoformat(point)
+
+
+def _valid_within(facts: Mapping[str, list[Fact]], lo: date, hi: date) -> bool:
+    signed = sorted(
+        date.fromisoformat(iso)
+        for f in facts.get("dates", [])
+        if isinstance(f.value, dict) and f.value.get("role") == "signed"
+        for iso in [_parse_point(str(f.value.get("date", "")))]
+        if iso and len(iso) == 10
+    )
+    for f in facts.get("validity", []):
+        if not isinstance(f.value, dict):
+            continue
+        v_lo = _bounds(f.value.get("from"), upper=False) or (signed[0] if signed else date.min)
+        v_hi = _bounds(f.value.get("to"), upper=True) or date.max
+        if v_lo <= hi and v_hi >= lo:
+            return True
+    return False
+
+
+def _stated_in_year(facts: Mapping[str, list[Fact]], year: int) -> bool:
+    for f in facts.get("dates", []):
+        if isinstance(f.value, dict) and str(f.value.get("date", "")).startswith(f"{year:04d}-"):
+            return True
+    for f in facts.get("validity", []):
+        if not isinstance(f.value, dict):
+            continue
+        a, b = f.value.get("from"), f.value.get("to")
+        if not (a or b):
+            continue
+        lo, hi = int(str(a or b)[:4]), int(str(b or a)[:4])
+        if lo <= year <= hi:
+            return True
+    return False
+
+
+def _one_matches(facts: Mapping[str, list[Fact]], flt: FieldFilter, doc_id: str) -> bool:
+    value = flt.value
+    if flt.key == "doc":
+        return value == doc_id or _fold(value) == _fold(doc_id)
+    if flt.key == "kommun":
+        want = _municipality_key(value)
+        return any(
+            isinstance(f.value, str) and _fold(f.value) == want
+            for f in facts.get("municipalities", [])
+        )
+    if flt.key == "typ":
+        want = _TYPE_ALIASES.get(_fold(value), value)
+        return any(f.value == want for f in facts.get("doc_type", []))
+    if flt.key == "part":
+        want = _fold(value)
+        kind = _KIND_ALIASES.get(want)
+        for f in facts.get("parties", []):
+            if not isinstance(f.value, dict):
+                continue
+            if kind is not None and f.value.get("kind") == kind:
+                return True
+            if want in _fold(str(f.value.get("name", ""))):
+                return True
+        return False
+    if flt.key == "giltig":
+        lo, hi = _bounds(value, upper=False), _bounds(value, upper=True)
+        assert lo is not None and hi is not None
+        return _valid_within(facts, lo, hi)
+    if flt.key == "år":
+        return _stated_in_year(facts, int(value))
+    raise _bad(f"{flt.key}={flt.value}", f"unknown key {flt.key!r}")
+
+
+def matches(
+    facts: Mapping[str, list[Fact]], filters: Iterable[FieldFilter], *, doc_id: str = ""
+) -> bool:
+    """True when every filter holds for a document's facts (no filters: True)."""
+    return all(_one_matches(facts, flt, doc_id) for flt in filters)

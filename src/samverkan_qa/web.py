@@ -1,0 +1,734 @@
+"""The web chat (Gradio): cited answers, sources, a document viewer, filters and a JSON API.
+
+Safety: every document text, title, citation and question is HTML-escaped here before it
+reaches the page, so a document containing `<script>` or `<img onerror=...>` shows as text.
+The chat and viewer are `gr.HTML` components (not a Chatbot with Markdown) so that this
+module alone decides what markup the page gets and can attach the "open in viewer" and
+"copy" actions to each source.
+
+The index and model load once, in `Engine.open`; requests share them. Only the embedder runs
+torch, and its calls are serialised by a lock; the queue runs a few requests at a time.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import re
+import tempfile
+import threading
+import urllib.parse
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from samverkan_qa.answer import (
+    ABSTAIN_TEXT,
+    SEARCHED_LABEL,
+    Answer,
+    Conversation,
+    Rewrite,
+    Source,
+    build_answer,
+    conversation_for,
+    document_date,
+    document_kind,
+    fact_values,
+    municipalities,
+    places_named,
+    source_name,
+    sources_csv,
+    sources_markdown,
+)
+from samverkan_qa.documents import Document
+from samverkan_qa.embedding import Embedder, load_embedder
+from samverkan_qa.errors import InvalidInputError
+from samverkan_qa.index import load_index
+from samverkan_qa.metadata import FieldFilter, parse_filter
+from samverkan_qa.retrieval import MAX_K, RetrievalConfig, Retriever
+from samverkan_qa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+API_NAME = "search"
+TITLE = "Samverkansavtal – frågor och svar"
+DEFAULT_K = 5
+# Requests answered at once. Searches are short and the embedder is serialised anyway; a
+# few parallel slots keep BM25, FAISS and HTML rendering of one request from waiting on
+# another's embedding.
+CONCURRENCY = 4
+QUEUE_SIZE = 128
+EXAMPLES = (
+    "Vilka fokusområden har Haninge?",
+    "Hur länge gäller Haninges överenskommelse?",
+    "Vilka aktörer ingår i Huddinges samverkansöverenskommelse?",
+    "Vem är brandchef för Södertörns brandförsvarsförbund?",
+    "Vilka områden prioriteras i Södertäljes samverkansöverenskommelse?",
+    "Vad säger lagen om kommunernas lägesbild?",
+)
+ALL = ""  # the dropdown value meaning "no filter"
+
+
+# ---------------------------------------------------------------------------------------------
+# Engine: the retriever, loaded once
+# ---------------------------------------------------------------------------------------------
+
+
+class LockedEmbedder:
+    """An embedder whose model calls run one at a time (torch inference is not re-entrant
+    safe across threads for every backend, and parallel calls only fight over the cores)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        return self._inner.identity
+
+    @property
+    def max_tokens(self) -> int:
+        return self._inner.max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        with self._lock:
+            return self._inner.count_tokens(text)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return self._inner.embed_passages(texts)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return self._inner.embed_queries(texts)
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the filter dropdowns offer: (label, value) pairs taken from the index."""
+
+    documents: list[tuple[str, str]]
+    municipalities: list[tuple[str, str]]
+    years: list[tuple[str, str]]
+
+
+@dataclass
+class Engine:
+    retriever: Retriever
+    choices: FilterChoices
+
+    @classmethod
+    def open(cls, settings: Settings, config: RetrievalConfig | None = None) -> Engine:
+        index = load_index(settings.index_dir)
+        retriever = Retriever(index, LockedEmbedder(load_embedder(settings)), config)
+        engine = cls(retriever, filter_choices(index.documents.values()))
+        engine.warm_up()
+        return engine
+
+    @property
+    def documents(self) -> dict[str, Document]:
+        return self.retriever.index.documents
+
+    def warm_up(self) -> None:
+        """Load the model, FAISS and BM25 now, not in the first user's request."""
+        self.retriever.search("samverkan mellan kommun och polis", 1)
+
+    def conversation(self) -> Conversation:
+        return conversation_for(self.documents.values())
+
+    def ask(
+        self,
+        question: str,
+        conversation: Conversation,
+        filters: Sequence[FieldFilter] = (),
+        k: int = DEFAULT_K,
+    ) -> Answer:
+        """Resolve a follow-up, search, and build the cited answer; records the turn."""
+        rewrite = conversation.rewrite(question)
+        answer = self.answer(rewrite, conversation, filters, k)
+        conversation.add(rewrite)
+        return answer
+
+    def answer(
+        self,
+        rewrite: Rewrite,
+        conversation: Conversation,
+        filters: Sequence[FieldFilter],
+        k: int,
+    ) -> Answer:
+        result = self.retriever.search(rewrite.searched, k, list(filters))
+        named = places_named(rewrite.searched, conversation)
+        return build_answer(result, question=rewrite.question, named=named)
+
+
+def filter_choices(documents: Iterable[Document]) -> FilterChoices:
+    docs = sorted(documents, key=lambda d: d.title.casefold())
+    places: set[str] = set()
+    years: set[int] = set()
+    for doc in docs:
+        places.update(municipalities(doc))
+        years.update(document_years(doc))
+    return FilterChoices(
+        documents=[("Alla dokument", ALL), *((document_label(d), d.doc_id) for d in docs)],
+        municipalities=[("Alla kommuner", ALL), *((p, p) for p in sorted(places))],
+        years=[("Alla år", ALL), *((str(y), str(y)) for y in sorted(years, reverse=True))],
+    )
+
+
+def document_label(doc: Document) -> str:
+    title = _short(" ".join(doc.title.split()), 60)
+    return f"{title} ({source_name(doc)})"
+
+
+def document_years(doc: Document) -> set[int]:
+    """Years the document states: its dates and every year of its validity periods (the
+    same years the `år=` filter matches)."""
+    years: set[int] = set()
+    for value in fact_values(doc, "dates"):
+        if isinstance(value, dict) and re.match(r"\d{4}", str(value.get("date", ""))):
+            years.add(int(str(value["date"])[:4]))
+    for value in fact_values(doc, "validity"):
+        if not isinstance(value, dict):
+            continue
+        ends = [int(str(v)[:4]) for v in (value.get("from"), value.get("to")) if v]
+        if ends:
+            years.update(range(min(ends), max(ends) + 1))
+    return years
+
+
+def make_filters(kommun: str = ALL, year: str = ALL, doc: str = ALL) -> list[FieldFilter]:
+    """FieldFilters from the dropdown values; raises InvalidInputError on a bad value."""
+    wanted = [("kommun", kommun), ("år", year), ("doc", doc)]
+    return [
+        parse_filter(f"{key}={value.strip()}") for key, value in wanted if value and value.strip()
+    ]
+
+
+def filters_label(filters: Sequence[FieldFilter], documents: dict[str, Document]) -> str:
+    names = {"kommun": "kommun", "år": "år", "doc": "dokument"}
+    parts = []
+    for f in filters:
+        value = f.value
+        if f.key == "doc" and value in documents:
+            value = _short(" ".join(documents[value].title.split()), 50)
+        parts.append(f"{names.get(f.key, f.key)} {value}")
+    return ", ".join(parts)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML: everything from documents or users goes through esc()
+# ---------------------------------------------------------------------------------------------
+
+
+def esc(text: Any) -> str:
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def highlight(text: str, ranges: Sequence[tuple[int, int, str]], *, offset: int = 0) -> str:
+    """`text` escaped, with each (start, end, css class) range (offsets relative to
+    `offset`) wrapped in <mark class=...>; nested ranges get both classes."""
+    n = len(text)
+    spans = [(max(0, s - offset), min(n, e - offset), c) for s, e, c in ranges]
+    spans = [(s, e, c) for s, e, c in spans if s < e]
+    cuts = sorted({0, n, *(s for s, _, _ in spans), *(e for _, e, _ in spans)})
+    out = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        classes = [c for s, e, c in spans if s <= a and b <= e]
+        piece = esc(text[a:b])
+        out.append(f'<mark class="{" ".join(classes)}">{piece}</mark>' if classes else piece)
+    return "".join(out)
+
+
+def passage_html(source: Source) -> str:
+    hit = source.hit
+    marks = [(s, e, "sv-answer") for s, e in hit.spans] if source.matching else []
+    return highlight(hit.chunk.text, marks, offset=hit.chunk.start)
+
+
+def answer_html(answer: Answer, turn: int) -> str:
+    if answer.abstained:
+        return f'<p class="sv-answer-text">{esc(ABSTAIN_TEXT)}</p>'
+    parts = []
+    for quote in answer.quotes:
+        target = f"sv-src-{turn}-{quote.source}"
+        ref = (
+            f'<a href="#{target}" class="sv-ref" data-action="goto" data-target="{target}" '
+            f'title="Källa {quote.source}">[{quote.source}]</a>'
+        )
+        parts.append(f"{esc(quote.text)} {ref}")
+    return f'<p class="sv-answer-text">{" ".join(parts)}</p>'
+
+
+def source_meta(source: Source) -> str:
+    doc = source.hit.document
+    bits = [document_kind(doc), document_date(doc), source_name(doc)]
+    if source.hit.chunk.page:
+        bits.append(f"s. {source.hit.chunk.page}")
+    return " · ".join(esc(b) for b in bits if b)
+
+
+def source_html(source: Source, turn: int) -> str:
+    hit, doc = source.hit, source.hit.document
+    n = source.number
+    status = ""
+    if not source.matching:
+        status = '<span class="sv-badge sv-nomatch">matchar inte</span>'
+    elif source.cited:
+        status = '<span class="sv-badge sv-cited">citerad</span>'
+    spans = ",".join(f"{s}-{e}" for s, e in hit.spans) if source.matching else ""
+    open_button = (
+        f'<button type="button" class="sv-btn sv-open" data-action="open" '
+        f'data-doc="{esc(doc.doc_id)}" data-start="{hit.chunk.start}" '
+        f'data-end="{hit.chunk.end}" data-spans="{esc(spans)}" data-turn="{turn}" '
+        f'data-source="{n}">Visa i dokumentet</button>'
+    )
+    copy_button = (
+        f'<button type="button" class="sv-btn sv-copy" data-action="copy" '
+        f'data-text="{esc(source.citation)}">Kopiera</button>'
+    )
+    opened = " open" if source.cited or not source.matching else ""
+    return (
+        f'<li class="sv-source" id="sv-src-{turn}-{n}" data-number="{n}">'
+        f'<div class="sv-source-head"><span class="sv-num">[{n}]</span> '
+        f'<span class="sv-title">{esc(" ".join(doc.title.split()))}</span> {status}</div>'
+        f'<div class="sv-meta">{source_meta(source)}</div>'
+        f"<details{opened}><summary>Stycke</summary>"
+        f'<blockquote class="sv-passage">{passage_html(source)}</blockquote></details>'
+        f'<div class="sv-cite"><code class="sv-cite-line">{esc(source.citation)}</code>'
+        f"{copy_button}{open_button}</div></li>"
+    )
+
+
+def downloads_html(answer: Answer, turn: int) -> str:
+    """Per-reply downloads as data: links, so old replies keep theirs without server files."""
+    csv_url = "data:text/csv;charset=utf-8," + urllib.parse.quote("\ufeff" + sources_csv(answer))
+    md_url = "data:text/markdown;charset=utf-8," + urllib.parse.quote(sources_markdown(answer))
+    return (
+        '<div class="sv-downloads">Ladda ner källorna: '
+        f'<a class="sv-dl-csv" href="{csv_url}" download="kallor-{turn}.csv">CSV</a> · '
+        f'<a class="sv-dl-md" href="{md_url}" download="kallor-{turn}.md">Markdown</a></div>'
+    )
+
+
+def turn_html(answer: Answer, turn: int, filters: str = "") -> str:
+    """One exchange: the question, what was searched, the answer and its sources."""
+    searched = ""
+    if answer.rewritten:
+        searched = f'<div class="sv-searched">{esc(SEARCHED_LABEL)}: {esc(answer.searched)}</div>'
+    active = f'<div class="sv-filters">Filter: {esc(filters)}</div>' if filters else ""
+    heading = "Källor"
+    if answer.abstained:
+        heading = "Närmaste passager (matchar inte frågan)"
+    sources = "".join(source_html(s, turn) for s in answer.sources)
+    listing = (
+        f'<div class="sv-sources"><div class="sv-sources-head">{heading}</div>'
+        f"<ol>{sources}</ol></div>"
+        if answer.sources
+        else ""
+    )
+    bot_class = "sv-bot sv-abstain" if answer.abstained else "sv-bot"
+    return (
+        f'<div class="sv-turn" data-turn="{turn}">'
+        f'<div class="sv-user"><div class="sv-bubble">{esc(answer.question)}</div></div>'
+        f'<div class="{bot_class}">{searched}{active}{answer_html(answer, turn)}'
+        f"{listing}{downloads_html(answer, turn) if answer.sources else ''}</div></div>"
+    )
+
+
+def empty_chat_html(examples: Sequence[str] = EXAMPLES) -> str:
+    buttons = "".join(
+        f'<button type="button" class="sv-example" data-action="ask" '
+        f'data-question="{esc(q)}">{esc(q)}</button>'
+        for q in examples
+    )
+    return (
+        '<div class="sv-empty"><p>Ställ en fråga om samverkan mellan kommun, polis och '
+        "räddningstjänst. Svaren är meningar citerade ordagrant ur dokumenten, med "
+        "numrerade källor.</p>"
+        f'<div class="sv-examples-head">Exempelfrågor</div><div class="sv-examples">{buttons}'
+        "</div></div>"
+    )
+
+
+def chat_html(turns: Sequence[str]) -> str:
+    return "".join(turns) if turns else empty_chat_html()
+
+
+VIEWER_EMPTY = (
+    '<div class="sv-viewer-empty">Välj <b>Visa i dokumentet</b> under en källa för att läsa '
+    "hela dokumentet här, med stycket markerat.</div>"
+)
+
+
+def viewer_html(doc: Document, start: int, end: int, spans: Sequence[tuple[int, int]]) -> str:
+    """The whole document, the passage [start, end) and answer sentences highlighted."""
+    n = len(doc.text)
+    start, end = max(0, min(start, n)), max(0, min(end, n))
+    marks = [(start, end, "sv-passage")] if start < end else []
+    marks += [(s, e, "sv-answer") for s, e in spans if 0 <= s < e <= n]
+    page = doc.page_at(start) if doc.pages else None
+    meta = [document_kind(doc), document_date(doc), source_name(doc)]
+    if page:
+        meta.append(f"stycket på s. {page}")
+    return (
+        f'<div class="sv-viewer" data-doc="{esc(doc.doc_id)}">'
+        f'<div class="sv-viewer-title">{esc(" ".join(doc.title.split()))}</div>'
+        f'<div class="sv-meta">{" · ".join(esc(m) for m in meta if m)}</div>'
+        f'<div class="sv-doc">{highlight(doc.text, marks)}</div></div>'
+    )
+
+
+def parse_spans(text: str) -> list[tuple[int, int]]:
+    """ "12-40,60-80" from a data attribute; anything malformed is dropped."""
+    out = []
+    for part in (text or "").split(","):
+        m = re.fullmatch(r"\s*(\d{1,9})-(\d{1,9})\s*", part)
+        if m:
+            out.append((int(m.group(1)), int(m.group(2))))
+    return out[:20]
+
+
+# ---------------------------------------------------------------------------------------------
+# Session state and handlers (plain functions, testable without a browser)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ChatState:
+    conversation: Conversation
+    turns: list[str] = field(default_factory=list)
+    last: Answer | None = None
+
+
+class Downloads:
+    """Files behind the two download buttons: one small folder for the server's lifetime."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="samverkan-qa-web-"))
+
+    def write(self, answer: Answer, turn: int) -> tuple[str, str]:
+        folder = Path(tempfile.mkdtemp(dir=self.folder))  # per reply: no clashes between users
+        csv_path = folder / f"kallor-{turn}.csv"
+        md_path = folder / f"kallor-{turn}.md"
+        # BOM so that Excel reads the Swedish letters as UTF-8.
+        csv_path.write_text("\ufeff" + sources_csv(answer), encoding="utf-8")
+        md_path.write_text(sources_markdown(answer), encoding="utf-8")
+        return str(csv_path), str(md_path)
+
+
+def api_result(answer: Answer, filters: Sequence[FieldFilter], followup: bool) -> dict[str, Any]:
+    data = answer.to_json()
+    data["followup"] = followup
+    data["filters"] = [{"key": f.key, "value": f.value} for f in filters]
+    return data
+
+
+def clamp_k(k: Any) -> int:
+    try:
+        value = int(k)
+    except (TypeError, ValueError):
+        return DEFAULT_K
+    return max(1, min(MAX_K, value))
+
+
+# ---------------------------------------------------------------------------------------------
+# The Gradio app
+# ---------------------------------------------------------------------------------------------
+
+CSS = """
+#sv-chat { min-height: 420px; }
+.sv-empty { padding: 8px 4px; }
+.sv-examples { display: flex; flex-wrap: wrap; gap: 8px; margin-top: 6px; }
+.sv-examples-head { font-weight: 600; margin-top: 10px; }
+.sv-example { border: 1px solid var(--border-color-primary); border-radius: 16px;
+  padding: 6px 12px; background: var(--background-fill-secondary); cursor: pointer;
+  font-size: 0.95em; }
+.sv-example:hover { background: var(--color-accent-soft); }
+.sv-turn { margin: 12px 0 22px; }
+.sv-user { display: flex; justify-content: flex-end; }
+.sv-bubble { background: var(--color-accent-soft); border-radius: 14px 14px 2px 14px;
+  padding: 8px 12px; max-width: 80%; white-space: pre-wrap; overflow-wrap: anywhere; }
+.sv-bot { margin-top: 8px; border: 1px solid var(--border-color-primary);
+  border-radius: 14px 14px 14px 2px; padding: 10px 14px;
+  background: var(--background-fill-primary); }
+.sv-bot.sv-abstain { border-color: #d9a400; background: #fffaf0; }
+.sv-answer-text { font-size: 1.05em; line-height: 1.5; margin: 4px 0 8px; }
+.sv-ref { font-weight: 600; text-decoration: none; margin-left: 1px; }
+.sv-searched { font-size: 0.9em; color: var(--body-text-color-subdued); font-style: italic; }
+.sv-filters { font-size: 0.85em; color: var(--body-text-color-subdued); }
+.sv-sources-head { font-weight: 600; margin: 6px 0 4px; }
+.sv-sources ol { list-style: none; padding-left: 0; margin: 0; }
+.sv-source { border-top: 1px solid var(--border-color-primary); padding: 8px 0; }
+.sv-source.sv-flash { background: #fff3b0; transition: background 0.4s; }
+.sv-num { font-weight: 700; }
+.sv-title { font-weight: 600; }
+.sv-meta { font-size: 0.85em; color: var(--body-text-color-subdued); margin: 2px 0; }
+.sv-badge { font-size: 0.75em; border-radius: 8px; padding: 1px 7px; margin-left: 4px; }
+.sv-cited { background: #e3f4e3; color: #1d5e1d; }
+.sv-nomatch { background: #fde2e1; color: #8a1c13; }
+.sv-passage { white-space: pre-wrap; margin: 4px 0; padding: 6px 10px;
+  border-left: 3px solid var(--border-color-accent); background: var(--background-fill-secondary);
+  font-size: 0.92em; overflow-wrap: anywhere; }
+mark.sv-answer { background: #ffe36e; color: inherit; padding: 0 1px; }
+mark.sv-passage { background: #dcecff; color: inherit; }
+mark.sv-passage.sv-answer { background: #ffe36e; }
+.sv-cite { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-top: 4px; }
+.sv-cite-line { font-size: 0.8em; white-space: normal; user-select: all; }
+.sv-btn { font-size: 0.8em; border: 1px solid var(--border-color-primary); border-radius: 6px;
+  padding: 2px 8px; background: var(--background-fill-secondary); cursor: pointer; }
+.sv-btn:hover { background: var(--color-accent-soft); }
+.sv-downloads { font-size: 0.85em; margin-top: 6px; }
+.sv-viewer-title { font-weight: 700; font-size: 1.05em; }
+.sv-doc { white-space: pre-wrap; font-size: 0.92em; line-height: 1.45; margin-top: 8px;
+  overflow-wrap: anywhere; }
+.sv-viewer-empty { color: var(--body-text-color-subdued); font-size: 0.9em; padding: 6px; }
+"""
+
+CHAT_JS = """
+if (element.dataset.svBound) return;
+element.dataset.svBound = "1";
+const copyText = async (text) => {
+  try { await navigator.clipboard.writeText(text); return true; } catch (e) {
+    const area = document.createElement("textarea");
+    area.value = text; document.body.appendChild(area); area.select();
+    const ok = document.execCommand("copy"); area.remove(); return ok;
+  }
+};
+element.addEventListener("click", async (event) => {
+  const el = event.target.closest("[data-action]");
+  if (!el || !element.contains(el)) return;
+  const action = el.dataset.action;
+  if (action === "copy") {
+    event.preventDefault();
+    const ok = await copyText(el.dataset.text || "");
+    el.textContent = ok ? "Kopierad ✓" : "Markera raden och kopiera";
+    setTimeout(() => { el.textContent = "Kopiera"; }, 2000);
+  } else if (action === "goto") {
+    event.preventDefault();
+    const target = element.querySelector("#" + CSS.escape(el.dataset.target || ""));
+    if (target) {
+      target.scrollIntoView({block: "nearest"});
+      target.classList.add("sv-flash");
+      setTimeout(() => target.classList.remove("sv-flash"), 1500);
+    }
+  } else if (action === "open") {
+    trigger("click", {action: "open", doc: el.dataset.doc, start: Number(el.dataset.start),
+      end: Number(el.dataset.end), spans: el.dataset.spans || ""});
+  } else if (action === "ask") {
+    trigger("click", {action: "ask", question: el.dataset.question || ""});
+  }
+});
+watch("value", () => {
+  const turns = element.querySelectorAll(".sv-turn");
+  if (turns.length) turns[turns.length - 1].scrollIntoView({block: "start"});
+});
+"""
+
+VIEWER_JS = """
+watch("value", () => {
+  const mark = element.querySelector("mark.sv-passage") || element.querySelector("mark");
+  if (mark) mark.scrollIntoView({block: "center"});
+});
+"""
+
+
+def build_app(engine: Engine) -> Any:
+    """The Blocks app for one engine (the caller queues and launches it)."""
+    import gradio as gr
+
+    downloads = Downloads()
+    choices = engine.choices
+
+    def new_state() -> ChatState:
+        return ChatState(engine.conversation())
+
+    def respond(
+        question: str, state: ChatState | None, k: Any, kommun: str, year: str, doc: str
+    ) -> tuple[Any, ...]:
+        state = state or new_state()
+        question = (question or "").strip()
+        if not question:
+            return (gr.skip(),) * 5
+        try:
+            filters = make_filters(kommun or ALL, year or ALL, doc or ALL)
+            answer = engine.ask(question, state.conversation, filters, clamp_k(k))
+        except InvalidInputError as exc:
+            raise gr.Error(f"Kan inte söka: {exc}") from None
+        turn = len(state.turns) + 1
+        state.turns.append(turn_html(answer, turn, filters_label(filters, engine.documents)))
+        state.last = answer
+        csv_path, md_path = downloads.write(answer, turn)
+        return (
+            chat_html(state.turns),
+            state,
+            "",
+            gr.update(value=csv_path, interactive=True),
+            gr.update(value=md_path, interactive=True),
+        )
+
+    def open_document(data: dict[str, Any]) -> str:
+        doc = engine.documents.get(str(data.get("doc", "")))
+        if doc is None:
+            return '<div class="sv-viewer-empty">Dokumentet finns inte i indexet.</div>'
+        start, end = _int(data.get("start")), _int(data.get("end"))
+        return viewer_html(doc, start, end, parse_spans(str(data.get("spans", ""))))
+
+    def on_chat_click(
+        state: ChatState | None, k: Any, kommun: str, year: str, doc: str, evt: gr.EventData
+    ) -> tuple[Any, ...]:
+        data = evt._data if isinstance(getattr(evt, "_data", None), dict) else {}
+        if data.get("action") == "open":
+            return (gr.skip(),) * 5 + (open_document(data),)
+        if data.get("action") == "ask":
+            return (*respond(str(data.get("question", "")), state, k, kommun, year, doc), gr.skip())
+        return (gr.skip(),) * 6
+
+    def reset() -> tuple[Any, ...]:
+        off = gr.update(value=None, interactive=False)
+        return chat_html([]), new_state(), off, off, VIEWER_EMPTY
+
+    def api_search(
+        question: str,
+        k: int = DEFAULT_K,
+        kommun: str = "",
+        year: str = "",
+        doc: str = "",
+        previous: str = "",
+    ) -> dict[str, Any]:
+        """Search the documents and answer with cited sentences.
+
+        question: the question in Swedish; k: number of passages (1-100); kommun, year, doc:
+        optional filters (municipality, year, document id); previous: the previous question
+        (or its "searched" string), so a follow-up such as "Och i Haninge?" is resolved.
+        Returns question, searched, followup, answer, abstained, quotes, sources, hits
+        (Hit.to_json()) and filters.
+        """
+        conversation = engine.conversation()
+        if previous and previous.strip():
+            conversation.add(Rewrite(previous.strip(), previous.strip(), followup=False))
+        try:
+            filters = make_filters(kommun or ALL, year or ALL, doc or ALL)
+            rewrite = conversation.rewrite(question or "")
+            answer = engine.answer(rewrite, conversation, filters, clamp_k(k))
+        except InvalidInputError as exc:
+            raise gr.Error(str(exc)) from None
+        return api_result(answer, filters, rewrite.followup)
+
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        state = gr.State(new_state())
+        gr.Markdown(
+            f"## {TITLE}\nFrågor om samverkan mellan kommun, polis och räddningstjänst "
+            "i de indexerade dokumenten. Svaren är citat, aldrig egna formuleringar."
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chat = gr.HTML(
+                    chat_html([]),
+                    elem_id="sv-chat",
+                    js_on_load=CHAT_JS,
+                    max_height=720,
+                    container=True,
+                    padding=True,
+                )
+                with gr.Row():
+                    question = gr.Textbox(
+                        placeholder="Skriv en fråga, t.ex. Vilka fokusområden har Haninge?",
+                        show_label=False,
+                        scale=5,
+                        elem_id="sv-question",
+                        max_lines=3,
+                    )
+                    ask = gr.Button("Fråga", variant="primary", scale=1, elem_id="sv-ask")
+                with gr.Row():
+                    csv_button = gr.DownloadButton(
+                        "Källor som CSV", interactive=False, size="sm", elem_id="sv-csv"
+                    )
+                    md_button = gr.DownloadButton(
+                        "Källor som Markdown", interactive=False, size="sm", elem_id="sv-md"
+                    )
+                    clear = gr.Button("Ny konversation", size="sm", elem_id="sv-clear")
+            with gr.Column(scale=2):
+                with gr.Accordion("Filter (gäller hela samtalet tills du ändrar dem)", open=True):
+                    kommun = gr.Dropdown(
+                        choices=choices.municipalities,
+                        value=ALL,
+                        label="Kommun",
+                        elem_id="sv-kommun",
+                    )
+                    year = gr.Dropdown(
+                        choices=choices.years, value=ALL, label="År", elem_id="sv-year"
+                    )
+                    doc = gr.Dropdown(
+                        choices=choices.documents,
+                        value=ALL,
+                        label="Dokument",
+                        elem_id="sv-doc",
+                    )
+                    k = gr.Slider(
+                        1, 10, value=DEFAULT_K, step=1, label="Antal källor", elem_id="sv-k"
+                    )
+                gr.Markdown("### Dokumentvisare")
+                viewer = gr.HTML(
+                    VIEWER_EMPTY,
+                    elem_id="sv-viewer",
+                    js_on_load=VIEWER_JS,
+                    max_height=640,
+                    container=True,
+                    padding=True,
+                )
+
+        inputs = [question, state, k, kommun, year, doc]
+        outputs = [chat, state, question, csv_button, md_button]
+        hidden = {"api_visibility": "undocumented"}
+        question.submit(respond, inputs, outputs, show_progress="minimal", **hidden)
+        ask.click(respond, inputs, outputs, show_progress="minimal", **hidden)
+        chat.click(
+            on_chat_click,
+            [state, k, kommun, year, doc],
+            [*outputs, viewer],
+            show_progress="minimal",
+            **hidden,
+        )
+        clear.click(reset, None, [chat, state, csv_button, md_button, viewer], **hidden)
+        gr.api(api_search, api_name=API_NAME)
+    demo.downloads_folder = downloads.folder  # type: ignore[attr-defined]
+    return demo
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
+    """Load the index and model, then run the web app until interrupted."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import gradio as gr
+
+    engine = Engine.open(settings)
+    demo = build_app(engine)
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    log.info("serving %s on http://%s:%d", settings.index_dir, host, port)
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        allowed_paths=[str(demo.downloads_folder)],
+        show_error=True,
+        footer_links=["api"],
+        ssr_mode=False,
+        css=CSS,
+        theme=gr.themes.Soft(
+            font=["system-ui", "Segoe UI", "Roboto", "sans-serif"],
+            font_mono=["ui-monospace", "Consolas", "monospace"],
+        ),
+    )

@@ -1,0 +1,437 @@
+"""Extractive answers, citations, exports and follow-ups on hand-made Swedish hits (no model)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+
+from samverkan_qa.answer import (
+    ABSTAIN_TEXT,
+    Answer,
+    AnswerConfig,
+    Conversation,
+    Rewrite,
+    build_answer,
+    citation_line,
+    conversation_for,
+    find_mentions,
+    genitive,
+    places_named,
+    sources_csv,
+    sources_markdown,
+)
+from samverkan_qa.documents import Chunk, Document, PageSpan
+from samverkan_qa.metadata import extract_facts, facts_to_json
+from samverkan_qa.retrieval import Hit, SearchResult
+
+HANINGE = (
+    "Överenskommelse mellan kommunen och polisen för ett tryggare Haninge\n"
+    "Haninge kommun och polisen har skrivit under en överenskommelse om samverkan för det "
+    "brottsförebyggande och trygghetsskapande arbetet i kommunen.\n\n"
+    "Överenskommelsen anger fyra fokusområden inom vilka kommun och polis ska ta fram "
+    "åtgärder under de kommande åren:\n"
+    "- Barn och unga\n"
+    "Samverkan kring barn och unga som är kriminella eller riskerar att utveckla en kriminell "
+    "livsstil.\n"
+    "Samverkansöverenskommelsen mellan Haninge kommun och lokalpolisområde Haninge/Nynäshamn "
+    "undertecknades den 11 februari 2025 och gäller fram till den 31 december 2027.\n"
+    "Senast uppdaterad: 13 februari 2025"
+)
+SODERTALJE = (
+    "Pressmeddelande 2016-12-20\n\n"
+    "Södertälje kommun, polis och brandförsvar överens om fortsatt samverkan\n\n"
+    "Idag undertecknar Södertälje kommun, Södertälje lokalpolisområde och Södertörns "
+    "brandförsvarsförbund en ny samverkansöverenskommelse. "
+    "Samarbetet mellan de olika parterna har reglerats sedan 2014. "
+    "Det nya avtalet gäller från 1 januari 2017 till 31 december 2018."
+)
+HOSTILE = (
+    "Testdokument om samverkan <script>window.__pwned=1</script> i Haninge.\n"
+    'Avtalet gäller till =HYPERLINK("http://x") och <img src=x onerror="window.__pwned=2">.'
+)
+
+
+def make_doc(doc_id: str, text: str, title: str, source: str, **kw: object) -> Document:
+    doc = Document(doc_id, title, source, text, **kw)  # type: ignore[arg-type]
+    facts = extract_facts(text, title=title, filename=source.rsplit("/", 1)[-1])
+    doc.metadata["facts"] = facts_to_json(facts)
+    return doc
+
+
+@pytest.fixture(scope="module")
+def haninge() -> Document:
+    return make_doc(
+        "haninge",
+        HANINGE,
+        "Överenskommelse mellan kommunen och polisen för ett tryggare Haninge",
+        "corpus/haninge-2025-overenskommelse-polisen-webbsida.txt",
+        doc_type="txt",
+    )
+
+
+@pytest.fixture(scope="module")
+def sodertalje() -> Document:
+    return make_doc(
+        "sodertalje",
+        SODERTALJE,
+        "Pressmeddelande 2016-12-20",
+        "corpus/sodertalje-2016-samverkansoverenskommelse-pressmeddelande.txt",
+        doc_type="txt",
+    )
+
+
+def span_of(doc: Document, sentence: str) -> tuple[int, int]:
+    start = doc.text.index(sentence)
+    return start, start + len(sentence)
+
+
+def make_hit(
+    doc: Document,
+    rank: int,
+    sentences: list[str],
+    *,
+    score: float = 1.0,
+    window: tuple[int, int] | None = None,
+    page: int | None = None,
+) -> Hit:
+    """A hit whose chunk is `window` of the document (default: all of it)."""
+    start, end = window or (0, len(doc.text))
+    chunk = Chunk(f"{doc.doc_id}#{start}", doc.doc_id, start, end, doc.text[start:end], page)
+    spans = [span_of(doc, s) for s in sentences]
+    return Hit(rank, score, 0.9, 5.0, chunk, doc, spans)
+
+
+VALID_TO = (
+    "Samverkansöverenskommelsen mellan Haninge kommun och lokalpolisområde Haninge/Nynäshamn "
+    "undertecknades den 11 februari 2025 och gäller fram till den 31 december 2027."
+)
+SIGNED = "Haninge kommun och polisen har skrivit under en överenskommelse om samverkan"
+SDT_VALID = "Det nya avtalet gäller från 1 januari 2017 till 31 december 2018."
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def answer_sentences(answer: Answer) -> list[tuple[str, int]]:
+    """(sentence, marker) pairs parsed back out of the answer text."""
+    return [(flat(s), int(n)) for s, n in re.findall(r"(.+?)\s*\[(\d+)\]\s*", answer.text)]
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+
+def test_answer_quotes_sentences_verbatim_with_markers(haninge: Document) -> None:
+    hit = make_hit(haninge, 1, [VALID_TO])
+    answer = build_answer(SearchResult("Hur länge gäller Haninges överenskommelse?", [hit]))
+    assert not answer.abstained
+    assert answer.text == f"{VALID_TO} [1]"
+    assert [s.number for s in answer.sources] == [1]
+    assert answer.sources[0].cited and answer.sources[0].matching
+
+
+def test_every_answer_sentence_is_in_its_cited_document(
+    haninge: Document, sodertalje: Document
+) -> None:
+    hits = [
+        make_hit(haninge, 1, [VALID_TO, SIGNED], score=0.9),
+        make_hit(sodertalje, 2, [SDT_VALID], score=0.8),
+    ]
+    answer = build_answer(SearchResult("Hur länge gäller avtalen?", hits))
+    by_number = {s.number: s.hit.document for s in answer.sources}
+    pairs = answer_sentences(answer)
+    assert len(pairs) == 3
+    for sentence, number in pairs:
+        assert sentence in flat(by_number[number].text)
+    for quote in answer.quotes:
+        assert quote.text == flat(by_number[quote.source].text[quote.start : quote.end])
+
+
+def test_sentences_of_one_hit_keep_reading_order(haninge: Document) -> None:
+    # The retriever ranks VALID_TO first, but SIGNED comes first in the document.
+    answer = build_answer(SearchResult("q", [make_hit(haninge, 1, [VALID_TO, SIGNED])]))
+    assert [q.text for q in answer.quotes] == [flat(SIGNED), flat(VALID_TO)]
+
+
+def test_at_most_three_sentences_and_two_per_hit(haninge: Document, sodertalje: Document) -> None:
+    first = "Idag undertecknar Södertälje kommun"
+    sentences = [s for s in SODERTALJE.split("\n") if s.startswith(first)][0].split(". ")[0]
+    hits = [
+        make_hit(haninge, 1, [VALID_TO, SIGNED, "Senast uppdaterad: 13 februari 2025"]),
+        make_hit(sodertalje, 2, [SDT_VALID, sentences]),
+    ]
+    answer = build_answer(SearchResult("q", hits))
+    assert len(answer.quotes) == 3
+    assert [q.source for q in answer.quotes] == [1, 1, 2]
+    custom = build_answer(SearchResult("q", hits), config=AnswerConfig(max_sentences=1))
+    assert len(custom.quotes) == 1
+
+
+def test_duplicate_sentences_from_overlapping_chunks_appear_once(haninge: Document) -> None:
+    cut = haninge.text.index("Överenskommelsen anger")
+    hits = [
+        make_hit(haninge, 1, [VALID_TO], window=(cut, len(haninge.text))),
+        make_hit(haninge, 2, [VALID_TO], window=(0, len(haninge.text))),
+    ]
+    answer = build_answer(SearchResult("q", hits))
+    assert answer.text.count("31 december 2027") == 1
+    assert [s.cited for s in answer.sources] == [True, False]
+
+
+def test_weak_lower_hits_are_listed_but_not_quoted(haninge: Document, sodertalje: Document) -> None:
+    hits = [
+        make_hit(haninge, 1, [VALID_TO], score=1.0),
+        make_hit(sodertalje, 2, [SDT_VALID], score=0.2),
+    ]
+    answer = build_answer(SearchResult("q", hits))
+    assert "2018" not in answer.text
+    assert len(answer.sources) == 2 and not answer.sources[1].cited
+
+
+def test_documents_about_another_named_municipality_are_not_quoted(
+    haninge: Document, sodertalje: Document
+) -> None:
+    hits = [make_hit(sodertalje, 1, [SDT_VALID]), make_hit(haninge, 2, [VALID_TO])]
+    answer = build_answer(
+        SearchResult("Hur länge gäller Haninges överenskommelse?", hits), named=["Haninge"]
+    )
+    assert answer.text == f"{VALID_TO} [2]"
+    assert [s.cited for s in answer.sources] == [False, True]
+
+
+def test_abstained_result_answers_exactly_and_marks_passages_not_matching(
+    haninge: Document,
+) -> None:
+    result = SearchResult(
+        "Vad blir vädret i Stockholm i morgon?", [make_hit(haninge, 1, [SIGNED])], abstained=True
+    )
+    answer = build_answer(result)
+    assert answer.text == ABSTAIN_TEXT == "Jag hittar inget stöd för det i dokumenten."
+    assert answer.abstained and answer.quotes == []
+    assert [(s.matching, s.cited) for s in answer.sources] == [(False, False)]
+
+
+def test_no_answer_sentence_means_abstaining(haninge: Document) -> None:
+    answer = build_answer(SearchResult("q", [make_hit(haninge, 1, [])]))
+    assert answer.abstained and answer.text == ABSTAIN_TEXT
+    assert not answer.sources[0].matching
+
+
+def test_spans_outside_the_document_are_never_quoted(haninge: Document) -> None:
+    hit = make_hit(haninge, 1, [VALID_TO])
+    hit.spans = [(len(haninge.text) - 5, len(haninge.text) + 50), *hit.spans]
+    answer = build_answer(SearchResult("q", [hit]))
+    assert answer.text == f"{VALID_TO} [1]"
+
+
+def test_empty_result_abstains() -> None:
+    answer = build_answer(SearchResult("q", [], abstained=True))
+    assert answer.text == ABSTAIN_TEXT and answer.sources == []
+
+
+def test_answer_json_has_the_api_shape(haninge: Document) -> None:
+    answer = build_answer(
+        SearchResult("Hur länge gäller det?", [make_hit(haninge, 1, [VALID_TO])]),
+        question="Hur länge gäller det?",
+    )
+    data = answer.to_json()
+    assert set(data) == {"question", "searched", "answer", "abstained", "quotes", "sources", "hits"}
+    assert data["hits"][0]["answer_spans"][0]["text"] == VALID_TO
+    assert data["sources"][0]["citation"].startswith("”Överenskommelse")
+
+
+# --- citations and exports -------------------------------------------------------------------
+
+
+def test_citation_line_has_title_organisation_date_and_file(haninge: Document) -> None:
+    line = citation_line(make_hit(haninge, 1, [VALID_TO]))
+    assert line == (
+        "”Överenskommelse mellan kommunen och polisen för ett tryggare Haninge”, "
+        "Haninge kommun, 2025-02-13. haninge-2025-overenskommelse-polisen-webbsida.txt."
+    )
+
+
+def test_citation_line_gives_the_page_of_a_pdf() -> None:
+    text = "Kommunstyrelsen i Huddinge beslutar.\nBeslutet gäller för åren 2021–2022."
+    doc = make_doc(
+        "beslut",
+        text,
+        "Beslut",
+        "corpus/beslut.pdf",
+        doc_type="pdf",
+        pages=[PageSpan(1, 0, 37), PageSpan(2, 37, len(text))],
+    )
+    hit = make_hit(doc, 1, ["Beslutet gäller för åren 2021–2022."], window=(37, len(text)), page=2)
+    assert citation_line(hit).endswith("beslut.pdf, s. 2.")
+
+
+def test_citation_line_uses_front_matter_issuer_without_municipality() -> None:
+    doc = make_doc(
+        "sfs",
+        "Kommuner ska ta fram en lägesbild.",
+        "Lag om kommuners ansvar",
+        "corpus/sfs.md",
+        doc_type="md",
+    )
+    doc.metadata["departement"] = "Justitiedepartementet"
+    line = citation_line(make_hit(doc, 1, []))
+    assert line == "”Lag om kommuners ansvar”, Justitiedepartementet. sfs.md."
+
+
+def test_sources_csv_has_a_row_per_source_and_safe_cells(haninge: Document) -> None:
+    hostile = make_doc("evil", HOSTILE, "=cmd|' /C calc'!A0", "corpus/evil.txt")
+    hits = [make_hit(haninge, 1, [VALID_TO]), make_hit(hostile, 2, [], score=0.1)]
+    answer = build_answer(SearchResult("q", hits))
+    rows = list(csv.DictReader(io.StringIO(sources_csv(answer))))
+    assert [r["nr"] for r in rows] == ["1", "2"]
+    assert rows[0]["citerad"] == "ja" and rows[1]["citerad"] == "nej"
+    assert rows[0]["svarsmeningar"] == VALID_TO
+    assert rows[0]["fil"] == "haninge-2025-overenskommelse-polisen-webbsida.txt"
+    assert rows[1]["titel"].startswith("'=")  # a formula would run in a spreadsheet
+    assert "<script>" in rows[1]["stycke"]  # text stays text in CSV
+
+
+def test_sources_markdown_lists_numbered_citations_and_passages(haninge: Document) -> None:
+    hostile = make_doc("evil", HOSTILE, "Test <b>fet</b>", "corpus/evil.txt")
+    result = SearchResult(
+        "Hur länge gäller Haninges överenskommelse?",
+        [make_hit(haninge, 1, [VALID_TO]), make_hit(hostile, 2, [])],
+    )
+    answer = build_answer(result, question="Hur länge gäller det?")
+    text = sources_markdown(answer)
+    assert text.startswith("# Källor: Hur länge gäller det?")
+    assert "Sökte på: Hur länge gäller Haninges överenskommelse?" in text
+    assert "\n1. ”Överenskommelse" in text and "\n2. " in text
+    assert "<script>" not in text and "\\<script\\>" in text
+    assert "31 december 2027" in text
+
+
+def test_abstained_exports_say_the_passages_do_not_match(haninge: Document) -> None:
+    answer = build_answer(SearchResult("q", [make_hit(haninge, 1, [SIGNED])], abstained=True))
+    assert "matchar inte" in sources_markdown(answer)
+    assert list(csv.DictReader(io.StringIO(sources_csv(answer))))[0]["matchar"] == "nej"
+
+
+# --- follow-ups ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("turns", "expected"),
+    [
+        # a municipality alone: swapped into the previous question, genitive kept
+        (
+            ["Hur länge gäller Haninges överenskommelse?", "Och i Södertälje?"],
+            "Hur länge gäller Södertäljes överenskommelse?",
+        ),
+        (
+            ["Vilka aktörer ingår i Huddinges samverkansöverenskommelse?", "och i haninge?"],
+            "Vilka aktörer ingår i Haninges samverkansöverenskommelse?",
+        ),
+        (
+            ["Vilka fokusområden har Haninge?", "Hur är det med Huddinge?"],
+            "Vilka fokusområden har Huddinge?",
+        ),
+        (
+            ["Vad säger lagen om lägesbild?", "Och i Nacka?"],
+            "Vad säger lagen om lägesbild i Nacka?",
+        ),
+        # a pronoun: replaced by the previous turn's municipality or document
+        (
+            ["Vilka fokusområden har Haninge?", "Och vilka aktörer har de?"],
+            "Vilka aktörer har Haninge?",
+        ),
+        (
+            ["Hur länge gäller Haninges överenskommelse?", "Hur länge gäller det?"],
+            "Hur länge gäller Haninges överenskommelse?",
+        ),
+        (
+            ["Vilka aktörer ingår i Huddinges samverkansavtal?", "Vilka är deras fokusområden?"],
+            "Vilka är Huddinges fokusområden?",
+        ),
+        (
+            ["Vilka fokusområden har Haninge?", "Vem är polischef där?"],
+            "Vem är polischef i Haninge?",
+        ),
+        # nothing to replace: the previous turn's names and topic are added
+        (
+            ["Hur länge gäller Haninges överenskommelse?", "Vem skrev under?"],
+            "Vem skrev under? (Haninge, överenskommelse)",
+        ),
+        (
+            ["Vilka fokusområden har Haninge?", "Hur länge gäller det?"],
+            "Hur länge gäller det? (Haninge)",
+        ),
+        # chains use what was searched last
+        (
+            ["Hur länge gäller Haninges överenskommelse?", "Och i Södertälje?", "Vem skrev under?"],
+            "Vem skrev under? (Södertälje, överenskommelse)",
+        ),
+    ],
+)
+def test_followups_become_standalone_searches(turns: list[str], expected: str) -> None:
+    conversation = Conversation()
+    for question in turns[:-1]:
+        conversation.add(conversation.rewrite(question))
+    rewrite = conversation.rewrite(turns[-1])
+    assert rewrite.searched == expected
+    assert rewrite.followup
+    assert rewrite.label == f"Sökte på: {expected}"
+
+
+@pytest.mark.parametrize(
+    ("previous", "question"),
+    [
+        ("Hur länge gäller Haninges överenskommelse?", "Vilka fokusområden har Huddinge?"),
+        (
+            "Hur länge gäller Haninges överenskommelse?",
+            "Vad säger lagen om det brottsförebyggande arbetet?",
+        ),  # "det" as an article
+        ("Vilka fokusområden har Haninge?", "Vilka är de viktigaste åtgärderna mot gängbrott?"),
+        ("Vad blir vädret i morgon?", "Vem skrev under?"),  # nothing to carry over
+    ],
+)
+def test_standalone_questions_are_searched_as_asked(previous: str, question: str) -> None:
+    conversation = Conversation()
+    conversation.add(conversation.rewrite(previous))
+    rewrite = conversation.rewrite(question)
+    assert rewrite.searched == question and not rewrite.followup
+
+
+def test_first_question_is_never_rewritten() -> None:
+    rewrite = Conversation().rewrite("  Hur länge gäller det?  ")
+    assert rewrite == Rewrite("Hur länge gäller det?", "Hur länge gäller det?", followup=False)
+
+
+def test_reset_forgets_the_previous_turn() -> None:
+    conversation = Conversation()
+    conversation.add(conversation.rewrite("Vilka fokusområden har Haninge?"))
+    conversation.reset()
+    assert conversation.rewrite("Och i Huddinge?").searched == "Och i Huddinge?"
+
+
+def test_mentions_find_genitives_lowercase_and_longest_names() -> None:
+    found = find_mentions(
+        "Huge Bostäder och haninges kommun", ["Haninge"], ["Huge", "Huge Bostäder"]
+    )
+    assert [(m.name, m.kind) for m in found] == [
+        ("Huge Bostäder", "organisation"),
+        ("Haninge", "place"),
+    ]
+
+
+def test_municipalities_that_are_words_need_a_capital() -> None:
+    conversation = Conversation()
+    assert places_named("Vad ska vara prioriterat i Vara?", conversation) == ["Vara"]
+    assert places_named("Vad ska vara prioriterat?", conversation) == []
+
+
+def test_conversation_for_knows_indexed_municipalities(haninge: Document) -> None:
+    conversation = conversation_for([haninge])
+    assert "Haninge" in conversation.places
+
+
+def test_genitive() -> None:
+    assert [genitive(n) for n in ("Haninge", "Borås", "Luleå")] == ["Haninges", "Borås", "Luleås"]
