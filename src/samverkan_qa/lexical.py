@@ -32,6 +32,8 @@ def _words(text: str) -> list[str]:
 
 
 log = logging.getLogger(__name__)
+# bm25s sets its own logger to DEBUG on import and logs every build; keep it quiet.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 FORMAT_VERSION = 1
 META_FILE = "lexical.json"

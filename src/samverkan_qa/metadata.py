@@ -12,7 +12,10 @@ Fields and their values:
 
 - ``doc_type``: "pressmeddelande", "tjänsteutlåtande", "överenskommelse", "webbsida" or "lag".
 - ``municipalities``: canonical municipality name, e.g. "Södertälje" (one fact per municipality).
-- ``parties``: ``{"kind": ..., "name": ...}``, kind one of `PARTY_KINDS`.
+- ``parties``: ``{"kind": ..., "name": ...}``, kind one of `PARTY_KINDS`: an organisation named
+  in a sentence about the agreement or its signing (or in a bullet list under such a heading),
+  its name normalised ("polisen" -> "Polismyndigheten", "Södertälje lokalpolisområde" ->
+  "Lokalpolisområde Södertälje"; "Brandförsvaret" -> the one fire service the text names).
 - ``dates``: ``{"date": "YYYY-MM-DD", "role": ROLE}``, role one of `DATE_ROLES` or "".
 - ``validity``: ``{"from": ..., "to": ..., "noun": ...}``: ISO dates or years, None when open;
   noun is "avtal", "huvudavtal", "underavtal", "överenskommelse", "avsiktsförklaring" or None.
@@ -20,6 +23,9 @@ Fields and their values:
 - ``priority_areas``: one fact per listed fokusområde / prioriterat område.
 - ``places``: kommundelar and other named areas, e.g. "Flemingsberg".
 - ``people``: ``{"name": ..., "role": ...}``.
+
+Dict values are plain dicts (so a `Fact` holding one is not hashable); JSON via
+`facts_to_json` / `facts_from_json`.
 
 `parse_filter` and `matches` filter documents on these facts (kommun=, giltig=, typ=, part=,
 år=, doc=) before ranking.
@@ -190,23 +196,21 @@ AMBIGUOUS_MUNICIPALITIES: frozenset[str] = frozenset(
 )
 
 #: Named parts of municipalities (kommundelar, tätorter, stadsdelar) in and around Södertörn.
-PLACES: frozenset[str] = frozenset(
-    n.replace("_", " ")
-    for n in (
-        # Huddinge
-        "Flemingsberg Skogås Vårby Vårby_gård Trångsund Stuvsta Snättringe Segeltorp Sjödalen "
-        "Fullersta Kungens_kurva Glömsta Länna Visättra Masmo Sörskogen Tomtberga Balingsta "
-        # Haninge
-        "Brandbergen Jordbro Vendelsö Västerhaninge Tungelsta Dalarö Muskö Årsta_havsbad "
-        # Södertälje
-        "Ronna Hovsjö Geneta Fornhöjden Järna Hölö Mölnbo Saltskog Brunnsäng Östertälje "
-        "Pershagen Enhörna "
-        # Botkyrka, Nynäshamn, Tyresö
-        "Alby Fittja Hallunda Norsborg Tumba Tullinge Storvreten Ösmo Sorunda Trollbäcken "
-        # Stockholm and other well-known areas
-        "Rinkeby Tensta Husby Järva Skärholmen Rosengård Hjällbo Hammarkullen Biskopsgården"
-    ).split()
+_PLACE_WORDS = (
+    # Huddinge
+    "Flemingsberg Skogås Vårby Vårby_gård Trångsund Stuvsta Snättringe Segeltorp Sjödalen "
+    "Fullersta Kungens_kurva Glömsta Länna Visättra Masmo Sörskogen Tomtberga Balingsta "
+    # Haninge
+    "Brandbergen Jordbro Vendelsö Västerhaninge Tungelsta Dalarö Muskö Årsta_havsbad "
+    # Södertälje
+    "Ronna Hovsjö Geneta Fornhöjden Järna Hölö Mölnbo Saltskog Brunnsäng Östertälje "
+    "Pershagen Enhörna "
+    # Botkyrka, Nynäshamn, Tyresö
+    "Alby Fittja Hallunda Norsborg Tumba Tullinge Storvreten Ösmo Sorunda Trollbäcken "
+    # Stockholm and other well-known areas
+    "Rinkeby Tensta Husby Järva Skärholmen Rosengård Hjällbo Hammarkullen Biskopsgården"
 )
+PLACES: frozenset[str] = frozenset(n.replace("_", " ") for n in _PLACE_WORDS.split())
 #: Place names that are also common words: need "i/från/till/kring" before them.
 _AMBIGUOUS_PLACES = frozenset({"Handen"})
 
@@ -466,7 +470,12 @@ def _extract_validity(text: str, sentences: _Sentences) -> tuple[list[Fact], dic
             b = _parse_point(groups["b"]) if groups.get("b") else None
             if (kind in ("range", "from") and a is None) or (kind in ("range", "to") and b is None):
                 continue
-            if a and b and (len(a) != len(b) or a > b or int(b[:4]) - int(a[:4]) > 30):
+            if (
+                a
+                and b
+                and (a[:4] > b[:4] or (len(a) == len(b) and a > b) or int(b[:4]) - int(a[:4]) > 30)
+            ):
+                taken.append((start, end))  # backwards or too long: no period, nor parts of one
                 continue
             lead_verb = bool(m.group("verb")) or "giltighet" in (m.group("lnoun") or "").lower()
             sent_lo = max(sentences.start(start), start - 60)
@@ -494,8 +503,11 @@ def _extract_validity(text: str, sentences: _Sentences) -> tuple[list[Fact], dic
 
 
 def _dedupe_validity(facts: list[Fact]) -> list[Fact]:
+    """One fact per (from, to, noun); a noun-less period is dropped when the same period is
+    also stated with its noun."""
+    values = [f.value for f in facts if isinstance(f.value, dict)]
+    with_noun = {(v["from"], v["to"]) for v in values if v["noun"]}
     seen: set[tuple[Any, ...]] = set()
-    with_noun = {(f.value["from"], f.value["to"]) for f in facts if f.value["noun"]}  # type: ignore[index]
     out = []
     for f in facts:
         v = f.value
@@ -526,7 +538,8 @@ _TYPE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(?:Denna|Detta) (?:samverkans)?(?:överenskommelse|avtal) (?:gäller|träder"
             r"|ingås|har ingåtts|reglerar|omfattar)\b"
-            r"|\bParterna (?:förbinder sig|åtar sig|är överens om att)\b|(?m:^\W{0,3}Underskrifter\b)"
+            r"|\bParterna (?:förbinder sig|åtar sig|är överens om att)\b"
+            r"|(?m:^\W{0,3}Underskrifter\b)"
         ),
     ),
     (
@@ -657,8 +670,9 @@ def _extract_municipalities(text: str, title: str) -> list[Fact]:
     return facts
 
 
+_PLACE_NAMES = sorted(PLACES | _AMBIGUOUS_PLACES, key=len, reverse=True)
 _PLACE_RE = re.compile(
-    rf"(?<![\w\-])(?P<name>{'|'.join(re.escape(p) for p in sorted(PLACES | _AMBIGUOUS_PLACES, key=len, reverse=True))})"
+    rf"(?<![\w\-])(?P<name>{'|'.join(re.escape(p) for p in _PLACE_NAMES)})"
     rf"s?(?![{_LOWER}0-9_@\-])"
 )
 _CAP_NAME = rf"[{_UPPER}][{_LOWER}]+(?:[ -](?:gård|centrum|backe|[{_UPPER}][{_LOWER}]+))?"
@@ -819,13 +833,14 @@ def _extract_parties(text: str, sentences: _Sentences) -> list[Fact]:
             if named is None:
                 continue
             name, key = named
-            if kind == "räddningstjänst" and not key.startswith("generic:"):
-                if name not in named_rescue:
-                    named_rescue.append(name)
-            if (kind, key) in found or not _in_party_context(text, sentences, m.start()):
+            is_named_rescue = kind == "räddningstjänst" and not key.startswith("generic:")
+            if is_named_rescue and name not in named_rescue:
+                named_rescue.append(name)
+            if not _in_party_context(text, sentences, m.start()):
                 continue
-            value = {"kind": kind, "name": name}
-            found[(kind, key)] = _fact("parties", value, text, m.start(), m.end())
+            fact = _fact("parties", {"kind": kind, "name": name}, text, m.start(), m.end())
+            if (kind, key) not in found or m.start() < (found[(kind, key)].start or 0):
+                found[(kind, key)] = fact
     named_party = any(k == "räddningstjänst" and not key.startswith("generic:") for k, key in found)
     facts = []
     for (kind, key), f in found.items():
@@ -984,9 +999,8 @@ def _bullet_items(text: str, pos: int, count: int | None) -> list[tuple[int, int
             a, b = _stripped_span(line, mark, stop, " \t\u00a0,;.")
             if a < b and b - a <= 200:
                 found.append((pos + a, pos + b))
-        if not found:
-            if line.strip() or items:
-                break
+        if not found and (line.strip() or items):  # blank lines only before the first item
+            break
         items.extend(found)
         if count is not None and len(items) >= count:
             return items[:count]
@@ -1026,7 +1040,7 @@ def _extract_priorities(text: str, sentences: _Sentences) -> list[Fact]:
         seg_start, seg_end = _stripped_span(text, m.end(), sentences.end(m.end()), " \t\n.")
         seg = text[seg_start:seg_end]
         spans += [(seg_start + a, seg_start + b) for a, b in _split_inline(seg, count)]
-    # 3. "en prioritering av områdena trafik, ungdomsbrottslighet och organiserad brottslighet i ..."
+    # 3. "en prioritering av områdena trafik, ungdomsbrottslighet och organiserad brottslighet i"
     for m in _PRIORITY_OF_RE.finditer(text):
         seg_start, seg_end = _stripped_span(text, m.end(), sentences.end(m.end()), " \t\n.")
         seg = text[seg_start:seg_end]
@@ -1106,7 +1120,7 @@ _NOT_FIRST_NAMES = frozenset(
 
 
 def _extract_people(text: str) -> list[Fact]:
-    found: dict[tuple[str, str], Fact] = {}
+    candidates: list[Fact] = []
     for pattern in _PEOPLE_PATTERNS:
         for m in pattern.finditer(text):
             name = m.group("name")
@@ -1118,14 +1132,14 @@ def _extract_people(text: str) -> list[Fact]:
             role = " ".join(m.group("role").split()).rstrip(" ,.")
             if re.match(_ROLE_WORD, role):
                 role = role[0].lower() + role[1:]
-            key = (name, role.casefold())
-            if key in found:
-                continue
             start = min(m.start("name") + (len(m.group("name")) - len(name)), m.start("role"))
             end = max(m.end("name"), m.start("role") + len(m.group("role").rstrip(" ,.")))
-            found[key] = _fact("people", {"name": name, "role": role}, text, start, end)
-    facts = sorted(found.values(), key=lambda f: f.start or 0)
-    return facts
+            candidates.append(_fact("people", {"name": name, "role": role}, text, start, end))
+    found: dict[tuple[str, str], Fact] = {}
+    for f in sorted(candidates, key=lambda f: (f.start or 0, f.end or 0)):
+        assert isinstance(f.value, dict)
+        found.setdefault((f.value["name"], f.value["role"].casefold()), f)
+    return list(found.values())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1161,7 +1175,9 @@ def _front_matter_dates(front_matter: Mapping[str, Any]) -> list[Fact]:
 
 
 def _dedupe_dates(facts: list[Fact]) -> list[Fact]:
-    with_role = {f.value["date"] for f in facts if f.value["role"]}  # type: ignore[index]
+    """One fact per (date, role); a date without a role is dropped when a cue gives it one
+    elsewhere. Different dates for the same role are all kept."""
+    with_role = {f.value["date"] for f in facts if isinstance(f.value, dict) and f.value["role"]}
     seen: set[tuple[str, str]] = set()
     out = []
     for f in facts:

@@ -55,6 +55,14 @@ class Hit:
     def text(self) -> str:
         return self.chunk.text
 
+    @property
+    def start(self) -> int:
+        return self.chunk.start
+
+    @property
+    def end(self) -> int:
+        return self.chunk.end
+
     def to_json(self) -> dict[str, Any]:
         doc = self.document
         return {
