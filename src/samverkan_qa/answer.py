@@ -12,8 +12,8 @@ import csv
 import io
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
@@ -186,17 +186,36 @@ class AnswerConfig:
     max_hits: int = 3
     # A lower hit may add a sentence only when it scores this share of the top hit.
     min_relative_score: float = 0.5
+    # A sentence must be this well supported relative to the best one (with a scorer).
+    min_support: float = 0.75
+    # List items (extracted priority areas) may follow a list intro by this many characters.
+    list_reach: int = 1500
+
+
+# (question, sentence) -> how well the sentence answers the question; higher is better.
+Scorer = Callable[[str, str], float]
 
 
 @dataclass(frozen=True)
 class Quote:
-    """One answer sentence: document.text[start:end], cited as source `source`."""
+    """One answer sentence: document.text[start:end], cited as source `source`.
+
+    `items` are the list entries a list intro ("… fyra fokusområden …:") announces, each
+    also verbatim from the same document.
+    """
 
     text: str
     source: int
     doc_id: str
     start: int
     end: int
+    items: tuple[Quote, ...] = ()
+
+    @property
+    def display(self) -> str:
+        if not self.items:
+            return self.text
+        return f"{self.text} {'; '.join(i.text for i in self.items)}"
 
 
 @dataclass(frozen=True)
@@ -229,16 +248,7 @@ class Answer:
             "searched": self.searched,
             "answer": self.text,
             "abstained": self.abstained,
-            "quotes": [
-                {
-                    "text": q.text,
-                    "source": q.source,
-                    "doc_id": q.doc_id,
-                    "start": q.start,
-                    "end": q.end,
-                }
-                for q in self.quotes
-            ],
+            "quotes": [_quote_json(q) for q in self.quotes],
             "sources": [
                 {
                     "number": s.number,
@@ -253,22 +263,39 @@ class Answer:
         }
 
 
+def _quote_json(q: Quote) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "text": q.text,
+        "source": q.source,
+        "doc_id": q.doc_id,
+        "start": q.start,
+        "end": q.end,
+    }
+    if q.items:
+        data["items"] = [_quote_json(i) for i in q.items]
+    return data
+
+
 def build_answer(
     result: SearchResult,
     *,
     question: str | None = None,
     config: AnswerConfig | None = None,
     named: Sequence[str] = (),
+    scorer: Scorer | None = None,
 ) -> Answer:
     """The extractive answer to `result` (searched for `result.query`, asked as `question`).
 
     `named` are the municipalities the question names: a hit whose document is about other
     municipalities only is listed but never quoted (so a question about Haninge never gets
-    Södertälje's dates as its answer).
+    Södertälje's dates as its answer). `scorer` rates candidate sentences against the
+    searched question (see `sentence_scorer`); without one, retrieval order decides.
     """
     config = config or AnswerConfig()
     asked = question if question is not None else result.query
-    quotes = [] if result.abstained else select_quotes(result.hits, config, named)
+    quotes = []
+    if not result.abstained:
+        quotes = select_quotes(result.hits, config, named, scorer, result.query)
     abstained = result.abstained or not quotes
     cited = {q.source for q in quotes}
     sources = [
@@ -279,43 +306,92 @@ def build_answer(
     return Answer(asked, result.query, text, quotes, sources, abstained)
 
 
+def sentence_scorer(analyzer: Any) -> Scorer:
+    """Rate a sentence as ranking.best_spans does (question-word coverage plus a bonus for a
+    date, number or list intro when the question asks for one), with the index's analyzer."""
+    from samverkan_qa.ranking import best_spans
+
+    def score(question: str, sentence: str) -> float:
+        spans = best_spans(question, sentence, analyzer, max_sentences=1)
+        return float(spans[0][2]) if spans else 0.0
+
+    return score
+
+
 def compose(quotes: Sequence[Quote]) -> str:
     """Sentences each followed by its citation marker: "… 2027. [1] …"."""
-    return " ".join(f"{q.text} [{q.source}]" for q in quotes)
+    return " ".join(f"{q.display} [{q.source}]" for q in quotes)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    support: float
+    hit_index: int
+    span_index: int
+    quote: Quote
 
 
 def select_quotes(
-    hits: Sequence[Hit], config: AnswerConfig, named: Sequence[str] = ()
+    hits: Sequence[Hit],
+    config: AnswerConfig,
+    named: Sequence[str] = (),
+    scorer: Scorer | None = None,
+    question: str = "",
 ) -> list[Quote]:
-    """At most `max_sentences` distinct answer sentences from the top hits, best hits first,
-    in reading order within a hit."""
+    """At most `max_sentences` distinct, well-supported answer sentences from the top hits;
+    shown by hit rank, in reading order within a hit."""
+    candidates = _candidates(hits, config, named, scorer, question)
+    if not candidates:
+        return []
+    best = max(c.support for c in candidates)
+    ranked = sorted(
+        (c for c in candidates if c.support >= config.min_support * best),
+        key=lambda c: (-c.support, c.hit_index, c.span_index),
+    )
+    chosen: list[_Candidate] = []
+    for cand in ranked:
+        if not any(_same(cand.quote, c.quote) for c in chosen):
+            chosen.append(cand)
+        if len(chosen) >= config.max_sentences:
+            break
+    chosen.sort(key=lambda c: (c.hit_index, c.quote.start))
+    hit_of = {h.rank: h for h in hits}
+    quotes = [_with_items(c.quote, hit_of[c.quote.source], config) for c in chosen]
+    items = [item for q in quotes for item in q.items]
+    return [q for q in quotes if not any(_same(q, item) for item in items)]
+
+
+def _candidates(
+    hits: Sequence[Hit],
+    config: AnswerConfig,
+    named: Sequence[str],
+    scorer: Scorer | None,
+    question: str,
+) -> list[_Candidate]:
     if not hits:
         return []
     top = max(hits[0].score, 1e-9)
-    chosen: list[Quote] = []
+    out: list[_Candidate] = []
     for i, hit in enumerate(hits[: config.max_hits]):
         if i and hit.score < config.min_relative_score * top:
             break  # hits are ranked: the rest are weaker still
         if not _about(hit.document, named):
             continue
-        room = config.max_sentences - len(chosen)
-        picked = _hit_quotes(hit, min(room, config.per_hit), chosen)
-        chosen.extend(sorted(picked, key=lambda q: q.start))
-        if len(chosen) >= config.max_sentences:
-            break
-    return chosen
+        for j, quote in enumerate(_hit_quotes(hit, config.per_hit)):
+            support = scorer(question, quote.text) if scorer else 1.0
+            if support > 0:
+                out.append(_Candidate(support, i, j, quote))
+    return out
 
 
-def _hit_quotes(hit: Hit, limit: int, taken: Sequence[Quote]) -> list[Quote]:
+def _hit_quotes(hit: Hit, limit: int) -> list[Quote]:
     out: list[Quote] = []
     text = hit.document.text
-    for start, end in hit.spans:
-        if len(out) >= limit:
-            break
+    for start, end in hit.spans[:limit]:
         if not 0 <= start < end <= len(text):
             continue  # never quote what is not in the document
         quote = Quote(_flat(text[start:end]), hit.rank, hit.doc_id, start, end)
-        if quote.text and not any(_same(quote, other) for other in [*taken, *out]):
+        if quote.text:
             out.append(quote)
     return out
 
@@ -325,6 +401,23 @@ def _same(a: Quote, b: Quote) -> bool:
     if a.text.casefold() == b.text.casefold():
         return True
     return a.doc_id == b.doc_id and a.start < b.end and b.start < a.end
+
+
+def _with_items(quote: Quote, hit: Hit, config: AnswerConfig) -> Quote:
+    """A list intro ending in ":" gets the listed priority areas that follow it (facts from
+    metadata.py, with their offsets), so "Vilka fokusområden …?" lists all of them."""
+    if not quote.text.endswith(":"):
+        return quote
+    items = []
+    last = quote.end
+    for fact in document_facts(hit.document).get("priority_areas", []):
+        if fact.start is None or fact.end is None or fact.start < last:
+            continue
+        if fact.start - last > config.list_reach:
+            break
+        items.append(Quote(_flat(fact.quote), quote.source, quote.doc_id, fact.start, fact.end))
+        last = fact.end
+    return replace(quote, items=tuple(items)) if items else quote
 
 
 def _about(doc: Document, named: Sequence[str]) -> bool:

@@ -179,6 +179,45 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- docs and compare ------------------------------------------------------------------
+
+
+def _documents(args: argparse.Namespace) -> list[Any]:
+    from samverkan_qa.catalog import select
+    from samverkan_qa.index import load_documents_only
+
+    return select(load_documents_only(Path(args.index)), _filters(args))
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from samverkan_qa import catalog
+
+    table = catalog.rows(_documents(args), catalog.DOC_COLUMNS)
+    _print_table(args, table)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from samverkan_qa import catalog
+
+    agreements = [d for d in _documents(args) if catalog.is_agreement(d)]
+    _print_table(args, catalog.rows(agreements, catalog.COMPARE_COLUMNS))
+    return 0
+
+
+def _print_table(args: argparse.Namespace, table: list[dict[str, Any]]) -> None:
+    from samverkan_qa import catalog
+
+    if args.json:
+        sys.stdout.write(json.dumps(catalog.rows_json(table), ensure_ascii=False, indent=2) + "\n")
+    elif args.csv:
+        sys.stdout.write(catalog.to_csv(table))
+    elif args.markdown:
+        sys.stdout.write(catalog.to_markdown(table))
+    else:
+        sys.stdout.write(catalog.to_terminal(table))
+
+
 # --- parser ------------------------------------------------------------------------------
 
 
@@ -246,6 +285,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", parents=[common, ranked], help="hit@1, hit@5, MRR@10")
     p.add_argument("file", help="JSONL questions with any_of or doc_ids")
     p.set_defaults(func=cmd_eval)
+
+    listing = argparse.ArgumentParser(add_help=False)
+    listing.add_argument(
+        "--filter",
+        action="append",
+        metavar="KEY=VALUE",
+        help="kommun=, giltig=, år=, typ=, part=, doc= (repeatable)",
+    )
+    formats = listing.add_mutually_exclusive_group()
+    formats.add_argument("--json", action="store_true", help="JSON with every value's source")
+    formats.add_argument("--csv", action="store_true", help="CSV for spreadsheets")
+    formats.add_argument("--markdown", action="store_true", help="Markdown table")
+
+    p = sub.add_parser(
+        "docs",
+        parents=[common, listing],
+        help="table of indexed documents and the facts they state",
+    )
+    p.set_defaults(func=cmd_docs)
+    p = sub.add_parser(
+        "compare",
+        parents=[common, listing],
+        help="the agreements side by side: municipality, parties, period, areas",
+    )
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("serve", parents=[common], help="start the web chat")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")

@@ -131,6 +131,15 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
+def load_documents_only(folder: Path) -> list[Document]:
+    """The indexed documents with their facts, without vectors or search structures."""
+    read_manifest(folder)
+    try:
+        return [Document.from_dict(d) for d in _read_jsonl(folder / "documents.jsonl")]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexMismatchError(f"index {folder} is damaged ({exc}): rebuild it") from exc
+
+
 def load_index(folder: Path) -> Index:
     manifest = read_manifest(folder)
     try:

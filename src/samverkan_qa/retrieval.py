@@ -8,11 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from samverkan_qa.catalog import select
 from samverkan_qa.documents import Chunk, Document
 from samverkan_qa.embedding import Embedder, load_embedder
 from samverkan_qa.errors import InvalidInputError
 from samverkan_qa.index import Index, load_index
-from samverkan_qa.metadata import FieldFilter, facts_from_json, matches
+from samverkan_qa.metadata import FieldFilter
 from samverkan_qa.ranking import AbstainThresholds
 from samverkan_qa.settings import Settings
 
@@ -30,6 +31,10 @@ class RetrievalConfig:
     candidates: int = 50
     fusion: str = "convex"
     lexical_weight: float = 0.35
+    dense_norm: str = "minmax"
+    lexical_norm: str = "saturate"
+    saturation: float = 8.0
+    rrf_k: int = 60
     abstain: AbstainThresholds = field(default_factory=AbstainThresholds)
 
     def __post_init__(self) -> None:
@@ -108,11 +113,7 @@ class Retriever:
         """Row numbers of chunks whose document passes every filter (None: no filter)."""
         if not filters:
             return None
-        keep = {
-            doc_id
-            for doc_id, doc in self.index.documents.items()
-            if matches(facts_from_json(doc.metadata.get("facts", {})), filters, doc_id=doc_id)
-        }
+        keep = {d.doc_id for d in select(self.index.documents.values(), filters)}
         return np.array([i for i, c in enumerate(self.index.chunks) if c.doc_id in keep], "int64")
 
     def search(
@@ -141,29 +142,55 @@ class Retriever:
         if allowed is not None and len(allowed) == 0:
             return SearchResult(question, [], abstained=True)
         n = max(self.config.candidates, k * 4)
-        dense = self._dense(vector, n, allowed) if vector is not None else {}
-        lexical = self._lexical(question, n, allowed) if self.config.mode != "dense" else {}
-        ranked = self._fuse(dense, lexical)
+        mode = self.config.mode
+        dense_rows = self._dense_rows(vector, n, allowed) if vector is not None else []
+        lexical_all = self.index.lexical.scores(question)
+        lexical_rows = [] if mode == "dense" else self._top_lexical(lexical_all, n, allowed)
+        # Score every candidate on both sides exactly, so fusion never guesses a missing score.
+        rows = list(dict.fromkeys(dense_rows + lexical_rows))
+        dense = self._cosines(vector, rows) if vector is not None else {}
+        lexical = {r: float(lexical_all[r]) for r in rows if lexical_all[r] > 0}
+        ranked = self._fuse(dense, lexical) if rows else []
         return self._finish(question, ranked, dense, lexical, k)
 
-    def _dense(self, vector: np.ndarray, n: int, allowed: np.ndarray | None) -> dict[int, float]:
+    def _dense_rows(self, vector: np.ndarray, n: int, allowed: np.ndarray | None) -> list[int]:
         import faiss
 
         params = None
         if allowed is not None:
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
         n = min(n, self.index.faiss.ntotal)
-        scores, rows = self.index.faiss.search(vector[None, :], n, params=params)
-        return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
+        _, rows = self.index.faiss.search(vector[None, :], n, params=params)
+        return [int(r) for r in rows[0] if r >= 0]
 
-    def _lexical(self, question: str, n: int, allowed: np.ndarray | None) -> dict[int, float]:
-        return dict(self.index.lexical.search(question, n, allowed=allowed))
+    def _cosines(self, vector: np.ndarray, rows: list[int]) -> dict[int, float]:
+        scores = self.index.vectors[rows] @ vector
+        return {r: float(s) for r, s in zip(rows, scores, strict=True)}
+
+    @staticmethod
+    def _top_lexical(scores: np.ndarray, n: int, allowed: np.ndarray | None) -> list[int]:
+        if allowed is not None:
+            masked = np.zeros_like(scores)
+            masked[allowed] = scores[allowed]
+            scores = masked
+        top = np.argsort(-scores, kind="stable")[:n]
+        return [int(r) for r in top if scores[r] > 0]
 
     def _fuse(self, dense: dict[int, float], lexical: dict[int, float]) -> list[Any]:
         from samverkan_qa.ranking import fuse
 
-        weight = {"dense": 0.0, "lexical": 1.0}.get(self.config.mode, self.config.lexical_weight)
-        return fuse(dense, lexical, method=self.config.fusion, weight=weight)
+        c = self.config
+        weight = {"dense": 0.0, "lexical": 1.0}.get(c.mode, c.lexical_weight)
+        return fuse(
+            dense,
+            lexical,
+            method=c.fusion,
+            weight=weight,
+            dense_norm=c.dense_norm,
+            lexical_norm=c.lexical_norm,
+            saturation=c.saturation,
+            rrf_k=c.rrf_k,
+        )
 
     def _finish(
         self,

@@ -21,6 +21,7 @@ import threading
 import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from samverkan_qa.answer import (
     Answer,
     Conversation,
     Rewrite,
+    Scorer,
     Source,
     build_answer,
     conversation_for,
@@ -40,6 +42,7 @@ from samverkan_qa.answer import (
     fact_values,
     municipalities,
     places_named,
+    sentence_scorer,
     source_name,
     sources_csv,
     sources_markdown,
@@ -162,7 +165,11 @@ class Engine:
     ) -> Answer:
         result = self.retriever.search(rewrite.searched, k, list(filters))
         named = places_named(rewrite.searched, conversation)
-        return build_answer(result, question=rewrite.question, named=named)
+        return build_answer(result, question=rewrite.question, named=named, scorer=self.scorer)
+
+    @cached_property
+    def scorer(self) -> Scorer:
+        return sentence_scorer(self.retriever.index.lexical.analyzer)
 
 
 def filter_choices(documents: Iterable[Document]) -> FilterChoices:
@@ -263,8 +270,10 @@ def answer_html(answer: Answer, turn: int) -> str:
             f'<a href="#{target}" class="sv-ref" data-action="goto" data-target="{target}" '
             f'title="Källa {quote.source}">[{quote.source}]</a>'
         )
-        parts.append(f"{esc(quote.text)} {ref}")
-    return f'<p class="sv-answer-text">{" ".join(parts)}</p>'
+        items = "".join(f"<li>{esc(i.text)}</li>" for i in quote.items)
+        listing = f'<ul class="sv-items">{items}</ul>' if items else ""
+        parts.append(f'<span class="sv-quote">{esc(quote.text)}{listing} {ref}</span>')
+    return f'<div class="sv-answer-text">{" ".join(parts)}</div>'
 
 
 def source_meta(source: Source) -> str:
@@ -461,6 +470,7 @@ CSS = """
   background: var(--background-fill-primary); }
 .sv-bot.sv-abstain { border-color: #d9a400; background: #fffaf0; }
 .sv-answer-text { font-size: 1.05em; line-height: 1.5; margin: 4px 0 8px; }
+.sv-items { margin: 2px 0 2px 22px; padding: 0; list-style: disc; }
 .sv-ref { font-weight: 600; text-decoration: none; margin-left: 1px; }
 .sv-searched { font-size: 0.9em; color: var(--body-text-color-subdued); font-style: italic; }
 .sv-filters { font-size: 0.85em; color: var(--body-text-color-subdued); }

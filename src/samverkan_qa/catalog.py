@@ -1,0 +1,214 @@
+"""Documents as data: the facts each document states, as tables to filter, compare and export.
+
+Every cell keeps where its value came from (document, offsets, quote) so it can be cited.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import textwrap
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from samverkan_qa.documents import Document
+from samverkan_qa.metadata import FieldFilter, facts_from_json, matches
+
+# (column heading, fact field) for the documents table.
+DOC_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("typ", "doc_type"),
+    ("kommun", "municipalities"),
+    ("parter", "parties"),
+    ("datum", "dates"),
+    ("giltighet", "validity"),
+    ("diarienummer", "diary_number"),
+    ("fokusområden", "priority_areas"),
+    ("platser", "places"),
+)
+COMPARE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("kommun", "municipalities"),
+    ("parter", "parties"),
+    ("giltighet", "validity"),
+    ("fokusområden", "priority_areas"),
+)
+
+
+def document_matches(doc: Document, filters: list[FieldFilter]) -> bool:
+    facts = facts_from_json(doc.metadata.get("facts", {}))
+    return matches(facts, filters, doc_id=doc.doc_id)
+
+
+def select(documents: Iterable[Document], filters: list[FieldFilter]) -> list[Document]:
+    return [d for d in documents if not filters or document_matches(d, filters)]
+
+
+def is_agreement(doc: Document) -> bool:
+    """A document that states an agreement's terms: a period or priority areas (not a law)."""
+    facts = doc.metadata.get("facts", {})
+    types = {f["value"] for f in facts.get("doc_type", [])}
+    return "lag" not in types and bool(facts.get("validity") or facts.get("priority_areas"))
+
+
+def format_value(field: str, value: Any) -> str:
+    """A fact's value as a person reads it."""
+    if not isinstance(value, dict):
+        return str(value)
+    if field == "parties":
+        return str(value.get("name") or value.get("kind"))
+    if field == "dates":
+        return f"{value.get('date')} ({_ROLES.get(value.get('role') or '', value.get('role'))})"
+    if field == "validity":
+        period = f"{value.get('from') or '…'}–{value.get('to') or '…'}"
+        return f"{period} ({value['noun']})" if value.get("noun") else period
+    if field == "people":
+        return f"{value.get('name')}, {value.get('role')}" if value.get("role") else value["name"]
+    return ", ".join(f"{k}={v}" for k, v in value.items())
+
+
+_ROLES = {
+    "published": "publicerad",
+    "signed": "undertecknad",
+    "decision": "beslut",
+    "document": "daterad",
+    "in_force": "ikraft",
+    "valid_from": "gäller från",
+    "valid_to": "gäller till",
+    "": "datum",
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The values of one field in one document, each with where it came from."""
+
+    values: list[str]
+    sources: list[dict[str, Any]]
+
+    @property
+    def text(self) -> str:
+        return "; ".join(dict.fromkeys(self.values))
+
+
+def cell(doc: Document, field: str) -> Cell:
+    facts = doc.metadata.get("facts", {}).get(field, [])
+    values = [format_value(field, f["value"]) for f in facts]
+    sources = [
+        {
+            "doc_id": doc.doc_id,
+            "source": doc.source,
+            "start": f.get("start"),
+            "end": f.get("end"),
+            "quote": f.get("quote"),
+            "from": f.get("source", "text"),
+        }
+        for f in facts
+    ]
+    return Cell(values, sources)
+
+
+def rows(documents: list[Document], columns: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
+    """One row per document: id, title, source and a Cell per column."""
+    return [
+        {
+            "doc_id": d.doc_id,
+            "titel": d.title,
+            "källa": d.source,
+            **{head: cell(d, field) for head, field in columns},
+        }
+        for d in documents
+    ]
+
+
+def rows_json(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            k: ({"values": v.values, "sources": v.sources} if isinstance(v, Cell) else v)
+            for k, v in row.items()
+        }
+        for row in table
+    ]
+
+
+def _flat(value: Any) -> str:
+    return value.text if isinstance(value, Cell) else str(value)
+
+
+def _quote_sources(value: Any) -> str:
+    if not isinstance(value, Cell):
+        return ""
+    return " | ".join(
+        f"{s['doc_id']}:{s['start']}-{s['end']} «{s['quote']}»"
+        if s["start"] is not None
+        else f"{s['doc_id']} ({s['from']})"
+        for s in value.sources
+    )
+
+
+def to_csv(table: list[dict[str, Any]]) -> str:
+    """Values and, beside each cell, its sources (document:start-end «quote»)."""
+    if not table:
+        return ""
+    heads = list(table[0])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    cells = [h for h in heads if isinstance(table[0][h], Cell)]
+    writer.writerow(heads + [f"{h} (källa)" for h in cells])
+    for row in table:
+        writer.writerow([_flat(row[h]) for h in heads] + [_quote_sources(row[h]) for h in cells])
+    return out.getvalue()
+
+
+def to_markdown(table: list[dict[str, Any]], *, with_sources: bool = True) -> str:
+    """A Markdown table; each value carries a footnote number pointing at its quote."""
+    if not table:
+        return "_Inga dokument._\n"
+    heads = [h for h in table[0] if h != "källa"]
+    notes: list[str] = []
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    for row in table:
+        lines.append("| " + " | ".join(_md_cell(row[h], notes, with_sources) for h in heads) + " |")
+    if with_sources and notes:
+        lines += ["", *[f"[{n}] {note}" for n, note in enumerate(notes, start=1)]]
+    return "\n".join(lines) + "\n"
+
+
+def _md_cell(value: Any, notes: list[str], with_sources: bool) -> str:
+    if not isinstance(value, Cell):
+        return str(value).replace("|", "\\|")
+    parts = []
+    for text, source in zip(value.values, value.sources, strict=True):
+        if with_sources:
+            notes.append(_note(source))
+            text = f"{text} [{len(notes)}]"
+        parts.append(text.replace("|", "\\|"))
+    return "; ".join(parts) or "–"
+
+
+def _note(source: dict[str, Any]) -> str:
+    if source["start"] is None:
+        return f"{source['source']} ({source['from']})"
+    quote = " ".join(str(source["quote"]).split())
+    return f"{source['source']}, tecken {source['start']}–{source['end']}: «{quote}»"
+
+
+def to_terminal(table: list[dict[str, Any]], *, width: int = 30) -> str:
+    """A wrapped fixed-width table (nothing cut off), then the numbered sources."""
+    if not table:
+        return "Inga dokument.\n"
+    notes: list[str] = []
+    heads = [h for h in table[0] if h not in ("källa", "titel")]
+    grid = [[_md_cell(row[h], notes, True) for h in heads] for row in table]
+    widths = [min(width, max(len(h), *(len(r[i]) for r in grid))) for i, h in enumerate(heads)]
+    lines = [_line(heads, widths), _line(["-" * w for w in widths], widths)]
+    for cells in grid:
+        wrapped = [textwrap.wrap(c, w) or [""] for c, w in zip(cells, widths, strict=True)]
+        for n in range(max(len(w) for w in wrapped)):
+            lines.append(_line([w[n] if n < len(w) else "" for w in wrapped], widths))
+        lines.append("")
+    lines += ["Källor:", *[f"[{n}] {note}" for n, note in enumerate(notes, start=1)]]
+    return "\n".join(lines) + "\n"
+
+
+def _line(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
