@@ -391,6 +391,7 @@ def test_followups_become_standalone_searches(turns: list[str], expected: str) -
         ),  # "det" as an article
         ("Vilka fokusområden har Haninge?", "Vilka är de viktigaste åtgärderna mot gängbrott?"),
         ("Vad blir vädret i morgon?", "Vem skrev under?"),  # nothing to carry over
+        ("Vad blir vädret i Stockholm i morgon?", "Vad är kodordet för säkerhetstestet?"),
     ],
 )
 def test_standalone_questions_are_searched_as_asked(previous: str, question: str) -> None:

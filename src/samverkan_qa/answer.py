@@ -70,6 +70,8 @@ _LEAD_RE = re.compile(r"^\s*(och|men|än|samt|också|även)\b[\s,]*", re.IGNOREC
 _FILLER = frozenset({
     "och", "men", "än", "samt", "också", "även", "i", "på", "för", "med", "om", "hur", "är",
     "det", "den", "de", "vad", "då", "gäller", "där", "samma", "sak", "fråga", "frågan",
+    # verb particles: "skrev under", "tog fram", "kom överens"
+    "under", "fram", "upp", "ut", "in", "av", "till", "överens",
 })  # fmt: skip
 # Question words: not content, so "Vem skrev under?" counts as short.
 _QUESTION_WORDS = frozenset(
@@ -306,13 +308,14 @@ def build_answer(
     return Answer(asked, result.query, text, quotes, sources, abstained)
 
 
-def sentence_scorer(analyzer: Any) -> Scorer:
-    """Rate a sentence as ranking.best_spans does (question-word coverage plus a bonus for a
-    date, number or list intro when the question asks for one), with the index's analyzer."""
+def sentence_scorer(analyzer: Any, idf: Mapping[str, float] | None = None) -> Scorer:
+    """Rate a sentence as ranking.best_spans does (idf-weighted question-word coverage plus a
+    bonus for a date, number or list intro when the question asks for one), with the index's
+    analyzer, so sentences from different hits compare on one scale."""
     from samverkan_qa.ranking import best_spans
 
     def score(question: str, sentence: str) -> float:
-        spans = best_spans(question, sentence, analyzer, max_sentences=1)
+        spans = best_spans(question, sentence, analyzer, max_sentences=1, idf=idf)
         return float(spans[0][2]) if spans else 0.0
 
     return score
@@ -357,8 +360,12 @@ def select_quotes(
     chosen.sort(key=lambda c: (c.hit_index, c.quote.start))
     hit_of = {h.rank: h for h in hits}
     quotes = [_with_items(c.quote, hit_of[c.quote.source], config) for c in chosen]
-    items = [item for q in quotes for item in q.items]
-    return [q for q in quotes if not any(_same(q, item) for item in items)]
+    lists = [q for q in quotes if q.items]
+    if lists:
+        # A list intro with its items answers a "Vilka …?" question completely; more
+        # sentences would only bury the list.
+        return lists[:1]
+    return quotes
 
 
 def _candidates(
@@ -645,7 +652,8 @@ def resolve_followup(question: str, previous: str, mentions: Any) -> str:
         return question if words else _substitute(previous, before, named)
     if not before and not _TOPIC_RE.search(previous):
         return question
-    if not (led or _has_pronoun(body) or len(words) <= 2):
+    # One content word left ("Vem skrev under?", "Vilka parter?") cannot stand alone.
+    if not (led or _has_pronoun(body) or len(words) <= 1):
         return question
     return _complete(body, before, previous)
 

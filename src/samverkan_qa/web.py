@@ -169,7 +169,9 @@ class Engine:
 
     @cached_property
     def scorer(self) -> Scorer:
-        return sentence_scorer(self.retriever.index.lexical.analyzer)
+        lexical = self.retriever.index.lexical
+        idf = lexical.idf() if hasattr(lexical, "idf") else None
+        return sentence_scorer(lexical.analyzer, idf)
 
 
 def filter_choices(documents: Iterable[Document]) -> FilterChoices:
@@ -257,7 +259,9 @@ def highlight(text: str, ranges: Sequence[tuple[int, int, str]], *, offset: int 
 def passage_html(source: Source) -> str:
     hit = source.hit
     marks = [(s, e, "sv-answer") for s, e in hit.spans] if source.matching else []
-    return highlight(hit.chunk.text, marks, offset=hit.chunk.start)
+    text = hit.chunk.text
+    lead = len(text) - len(text.lstrip())
+    return highlight(text.strip(), marks, offset=hit.chunk.start + lead)
 
 
 def answer_html(answer: Answer, turn: int) -> str:
@@ -310,7 +314,7 @@ def source_html(source: Source, turn: int) -> str:
         f'<span class="sv-title">{esc(" ".join(doc.title.split()))}</span> {status}</div>'
         f'<div class="sv-meta">{source_meta(source)}</div>'
         f"<details{opened}><summary>Stycke</summary>"
-        f'<blockquote class="sv-passage">{passage_html(source)}</blockquote></details>'
+        f'<blockquote class="sv-excerpt">{passage_html(source)}</blockquote></details>'
         f'<div class="sv-cite"><code class="sv-cite-line">{esc(source.citation)}</code>'
         f"{copy_button}{open_button}</div></li>"
     )
@@ -327,28 +331,44 @@ def downloads_html(answer: Answer, turn: int) -> str:
     )
 
 
+def sources_block(answer: Answer, turn: int) -> str:
+    """Cited sources first; the other hits folded away, or all marked "matchar inte"."""
+    if not answer.sources:
+        return ""
+    if answer.abstained:
+        items = "".join(source_html(s, turn) for s in answer.sources)
+        return (
+            '<div class="sv-sources sv-nearest"><div class="sv-sources-head">'
+            f"Närmaste passager (matchar inte frågan)</div><ol>{items}</ol></div>"
+        )
+    cited = "".join(source_html(s, turn) for s in answer.sources if s.cited)
+    rest = [s for s in answer.sources if not s.cited]
+    more = ""
+    if rest:
+        items = "".join(source_html(s, turn) for s in rest)
+        more = (
+            f'<details class="sv-more"><summary>Fler träffar som inte citeras ({len(rest)})'
+            f"</summary><ol>{items}</ol></details>"
+        )
+    return (
+        f'<div class="sv-sources"><div class="sv-sources-head">Källor</div><ol>{cited}</ol>'
+        f"{more}</div>"
+    )
+
+
 def turn_html(answer: Answer, turn: int, filters: str = "") -> str:
     """One exchange: the question, what was searched, the answer and its sources."""
     searched = ""
     if answer.rewritten:
         searched = f'<div class="sv-searched">{esc(SEARCHED_LABEL)}: {esc(answer.searched)}</div>'
     active = f'<div class="sv-filters">Filter: {esc(filters)}</div>' if filters else ""
-    heading = "Källor"
-    if answer.abstained:
-        heading = "Närmaste passager (matchar inte frågan)"
-    sources = "".join(source_html(s, turn) for s in answer.sources)
-    listing = (
-        f'<div class="sv-sources"><div class="sv-sources-head">{heading}</div>'
-        f"<ol>{sources}</ol></div>"
-        if answer.sources
-        else ""
-    )
+    downloads = downloads_html(answer, turn) if answer.sources else ""
     bot_class = "sv-bot sv-abstain" if answer.abstained else "sv-bot"
     return (
         f'<div class="sv-turn" data-turn="{turn}">'
         f'<div class="sv-user"><div class="sv-bubble">{esc(answer.question)}</div></div>'
         f'<div class="{bot_class}">{searched}{active}{answer_html(answer, turn)}'
-        f"{listing}{downloads_html(answer, turn) if answer.sources else ''}</div></div>"
+        f"{sources_block(answer, turn)}{downloads}</div></div>"
     )
 
 
@@ -475,6 +495,8 @@ CSS = """
 .sv-searched { font-size: 0.9em; color: var(--body-text-color-subdued); font-style: italic; }
 .sv-filters { font-size: 0.85em; color: var(--body-text-color-subdued); }
 .sv-sources-head { font-weight: 600; margin: 6px 0 4px; }
+.sv-more > summary { cursor: pointer; font-size: 0.9em; margin-top: 6px;
+  color: var(--body-text-color-subdued); }
 .sv-sources ol { list-style: none; padding-left: 0; margin: 0; }
 .sv-source { border-top: 1px solid var(--border-color-primary); padding: 8px 0; }
 .sv-source.sv-flash { background: #fff3b0; transition: background 0.4s; }
@@ -484,7 +506,9 @@ CSS = """
 .sv-badge { font-size: 0.75em; border-radius: 8px; padding: 1px 7px; margin-left: 4px; }
 .sv-cited { background: #e3f4e3; color: #1d5e1d; }
 .sv-nomatch { background: #fde2e1; color: #8a1c13; }
-.sv-passage { white-space: pre-wrap; margin: 4px 0; padding: 6px 10px;
+/* the theme's prose styles give block quotes a large top margin */
+#sv-chat blockquote.sv-excerpt { margin: 4px 0 !important; }
+.sv-excerpt { white-space: pre-wrap; margin: 4px 0; padding: 6px 10px;
   border-left: 3px solid var(--border-color-accent); background: var(--background-fill-secondary);
   font-size: 0.92em; overflow-wrap: anywhere; }
 mark.sv-answer { background: #ffe36e; color: inherit; padding: 0 1px; }
@@ -600,6 +624,10 @@ def build_app(engine: Engine) -> Any:
         if data.get("action") == "ask":
             return (*respond(str(data.get("question", "")), state, k, kommun, year, doc), gr.skip())
         return (gr.skip(),) * 6
+
+    # Gradio finds the EventData parameter by its type; with postponed annotations it sees
+    # only the string "gr.EventData", which it cannot resolve inside this function.
+    on_chat_click.__annotations__["evt"] = gr.EventData
 
     def reset() -> tuple[Any, ...]:
         off = gr.update(value=None, interactive=False)
