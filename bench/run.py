@@ -64,8 +64,13 @@ def data_sets(shared: Path) -> list[DataSet]:
     ]
 
 
+def index_key(ds: DataSet) -> str:
+    """One index folder per distinct set of sources (two data sets are both passages.jsonl)."""
+    return "-".join(f"{p.parent.name}-{p.stem}" for p in ds.sources)
+
+
 def _index_for(ds: DataSet, work: Path, base: Settings) -> Settings:
-    key = "-".join(p.stem for p in ds.sources)
+    key = index_key(ds)
     settings = base.with_(corpus=ds.sources, index_dir=work / key)
     report = build_index(settings, load_embedder(settings))
     print(

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from run import ROOT, _questions, data_sets
+from run import ROOT, _questions, data_sets, index_key
 
 from samverkan_qa.embedding import load_embedder
 from samverkan_qa.evaluate import is_relevant
@@ -22,7 +22,7 @@ from samverkan_qa.settings import Settings
 
 
 def candidates(ds, work: Path, n: int = 100) -> list[tuple[dict, dict, set[int]]]:
-    key = "-".join(p.stem for p in ds.sources)
+    key = index_key(ds)
     index = load_index(work / key)
     embedder = load_embedder(Settings())
     questions = _questions(ds)

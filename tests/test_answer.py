@@ -15,6 +15,7 @@ from samverkan_qa.answer import (
     Conversation,
     Rewrite,
     build_answer,
+    bullet_items,
     citation_line,
     conversation_for,
     find_mentions,
@@ -35,7 +36,10 @@ HANINGE = (
     "åtgärder under de kommande åren:\n"
     "- Barn och unga\n"
     "Samverkan kring barn och unga som är kriminella eller riskerar att utveckla en kriminell "
-    "livsstil.\n"
+    "livsstil. - Offentlig miljö\n"
+    "Samverkan kring trygghetsskapande åtgärder i den offentliga miljön. - Hemmiljö\n"
+    "Fokusområdet handlar om samverkan för att motverka brott mot äldre. - Samhällsnivå\n"
+    "Inom detta område fokuseras på ett lokalt brottsförebyggande arbete.\n"
     "Samverkansöverenskommelsen mellan Haninge kommun och lokalpolisområde Haninge/Nynäshamn "
     "undertecknades den 11 februari 2025 och gäller fram till den 31 december 2027.\n"
     "Senast uppdaterad: 13 februari 2025"
@@ -243,6 +247,61 @@ def test_answer_json_has_the_api_shape(haninge: Document) -> None:
     assert data["sources"][0]["citation"].startswith("”Överenskommelse")
 
 
+INTRO = (
+    "Överenskommelsen anger fyra fokusområden inom vilka kommun och polis ska ta fram "
+    "åtgärder under de kommande åren:"
+)
+HUGE = (
+    "Tillsammans för trygghet\n\n"
+    "Redan tidigare har det funnits ett samverkansavtal mellan polisen och kommunen.\n\n"
+    "Aktörer som ingår i Samverkansöverenskommelsen\n\n"
+    "  • Huddinge kommun\n  • Huge Bostäder \n  • Kriminalvården\n\n"
+    "Samverkansöverenskommelsen gäller för perioden 2023–2024.\n"
+)
+
+
+def test_a_list_question_gets_the_intro_with_all_its_items(haninge: Document) -> None:
+    hits = [make_hit(haninge, 1, [INTRO, SIGNED])]
+    answer = build_answer(SearchResult("Vilka fokusområden har Haninge?", hits))
+    assert len(answer.quotes) == 1
+    quote = answer.quotes[0]
+    items = [i.text for i in quote.items]
+    assert items == ["Barn och unga", "Offentlig miljö", "Hemmiljö", "Samhällsnivå"]
+    for item in quote.items:  # verbatim document ranges too
+        assert haninge.text[item.start : item.end] == item.text
+    assert answer.text == f"{INTRO} Barn och unga; Offentlig miljö; Hemmiljö; Samhällsnivå [1]"
+
+
+def test_bullet_lines_after_a_heading_are_its_items() -> None:
+    doc = make_doc("huge", HUGE, "Tillsammans för trygghet", "corpus/huge.txt")
+    heading = "Aktörer som ingår i Samverkansöverenskommelsen"
+    answer = build_answer(SearchResult("Vilka aktörer ingår?", [make_hit(doc, 1, [heading])]))
+    assert [i.text for i in answer.quotes[0].items] == [
+        "Huddinge kommun", "Huge Bostäder", "Kriminalvården"
+    ]  # fmt: skip
+    assert bullet_items(HUGE, HUGE.index("polisen och kommunen.") + 21) == []
+
+
+def test_list_items_only_for_questions_asking_for_a_list(haninge: Document) -> None:
+    answer = build_answer(SearchResult("Hur många fokusområden?", [make_hit(haninge, 1, [INTRO])]))
+    assert answer.text == f"{INTRO} [1]"
+
+
+def test_a_scorer_drops_weakly_supported_sentences(haninge: Document) -> None:
+    support = {flat(VALID_TO): 1.0, flat(SIGNED): 0.5}
+    hits = [make_hit(haninge, 1, [SIGNED, VALID_TO])]
+    answer = build_answer(
+        SearchResult("Hur länge gäller den?", hits), scorer=lambda q, s: support.get(s, 0.0)
+    )
+    assert answer.text == f"{VALID_TO} [1]"
+
+
+def test_sentences_the_scorer_finds_no_support_for_are_never_quoted(haninge: Document) -> None:
+    hits = [make_hit(haninge, 1, [SIGNED])]
+    answer = build_answer(SearchResult("q", hits), scorer=lambda q, s: 0.0)
+    assert answer.abstained and answer.text == ABSTAIN_TEXT
+
+
 # --- citations and exports -------------------------------------------------------------------
 
 
@@ -436,3 +495,65 @@ def test_conversation_for_knows_indexed_municipalities(haninge: Document) -> Non
 
 def test_genitive() -> None:
     assert [genitive(n) for n in ("Haninge", "Borås", "Luleå")] == ["Haninges", "Borås", "Luleås"]
+
+
+# --- HTML rendering (web.py; no server, no browser) ------------------------------------------
+
+
+def test_rendered_reply_escapes_documents_and_questions(haninge: Document) -> None:
+    from samverkan_qa.web import turn_html
+
+    hostile = make_doc("evil", HOSTILE, "Titel <b>fet</b>", "corpus/evil.txt")
+    sentence = "Testdokument om samverkan <script>window.__pwned=1</script> i Haninge."
+    hits = [make_hit(hostile, 1, [sentence]), make_hit(haninge, 2, [VALID_TO], score=0.9)]
+    answer = build_answer(SearchResult('Vad? <img src=x onerror="alert(1)">', hits))
+    page = turn_html(answer, 1)
+    for raw in ("<script", "<img", "<b>", 'onerror="'):
+        assert raw not in page
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page
+    assert "Titel &lt;b&gt;fet&lt;/b&gt;" in page
+    assert '<mark class="sv-answer">Testdokument om samverkan &lt;script&gt;' in page
+    assert 'data-target="sv-src-1-1"' in page and 'id="sv-src-1-1"' in page
+
+
+def test_viewer_shows_the_whole_document_with_passage_and_answer_marked() -> None:
+    from samverkan_qa.web import viewer_html
+
+    doc = make_doc("evil", HOSTILE, "T", "corpus/evil.txt")
+    start = HOSTILE.index("<script>")
+    end = HOSTILE.index("</script>") + len("</script>")
+    page = viewer_html(doc, 0, len(HOSTILE), [(start, end)])
+    assert "<script" not in page and "<img" not in page
+    assert '<mark class="sv-passage sv-answer">&lt;script&gt;' in page
+    assert page.count("<mark") == 3  # before, inside and after the answer span
+
+
+def test_viewer_ignores_offsets_outside_the_document(haninge: Document) -> None:
+    from samverkan_qa.web import parse_spans, viewer_html
+
+    spans = parse_spans("5-10,junk,-3-4,99999999-100000000,12-11")
+    assert spans == [(5, 10), (99999999, 100000000), (12, 11)]
+    page = viewer_html(haninge, -50, 10**9, spans)
+    assert page.count('class="sv-passage sv-answer"') == 1
+    assert 'class="sv-passage"' in page
+
+
+def test_filters_from_dropdown_values(haninge: Document, sodertalje: Document) -> None:
+    from samverkan_qa.errors import InvalidInputError
+    from samverkan_qa.metadata import FieldFilter
+    from samverkan_qa.web import filter_choices, filters_label, make_filters
+
+    filters = make_filters("Haninge", "2025", "haninge")
+    assert filters == [FieldFilter("kommun", "Haninge"), FieldFilter("år", "2025"),
+                       FieldFilter("doc", "haninge")]  # fmt: skip
+    assert make_filters("", "", "") == []
+    with pytest.raises(InvalidInputError):
+        make_filters("Atlantis")
+    label = filters_label(filters, {"haninge": haninge})
+    assert label.startswith("kommun Haninge, år 2025, dokument Överenskommelse")
+    choices = filter_choices([haninge, sodertalje])
+    assert choices.municipalities == [("Alla kommuner", ""), ("Haninge", "Haninge"),
+                                      ("Södertälje", "Södertälje")]  # fmt: skip
+    years = [value for _, value in choices.years]
+    assert years[0] == "" and {"2016", "2017", "2018", "2025", "2027"} <= set(years)
+    assert ("Alla dokument", "") in choices.documents

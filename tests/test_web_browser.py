@@ -134,8 +134,6 @@ def test_answer_with_citations_viewer_and_downloads(page: Any) -> None:
     assert "haninge-2025-overenskommelse-polisen-webbsida.txt" in citation
     page.wait_for_timeout(300)
     shot(page, "01-answer")
-    (REPO / "docs").mkdir(exist_ok=True)
-    shutil.copyfile(SHOTS / "01-answer.png", REPO / "docs" / "screenshot-answer.png")
 
     turn.locator(f"#sv-src-1-{n} .sv-copy").click()
     page.wait_for_timeout(300)
@@ -151,6 +149,17 @@ def test_answer_with_citations_viewer_and_downloads(page: Any) -> None:
     page.wait_for_timeout(500)
     assert in_view(page, "#sv-viewer mark.sv-passage")
     shot(page, "02-viewer")
+    # For the README: the answer, its sources and the opened document side by side.
+    page.set_viewport_size({"width": 1440, "height": 1300})
+    page.evaluate(
+        "document.querySelector('#sv-viewer mark.sv-passage').scrollIntoView({block: 'center'});"
+        "window.scrollTo(0, 0)"
+    )
+    page.wait_for_timeout(300)
+    shot(page, "02-answer-and-viewer")
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    (REPO / "docs").mkdir(exist_ok=True)
+    shutil.copyfile(SHOTS / "02-answer-and-viewer.png", REPO / "docs" / "screenshot-answer.png")
 
     with page.expect_download() as download_info:
         page.click("#sv-csv")

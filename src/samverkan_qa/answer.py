@@ -190,6 +190,8 @@ class AnswerConfig:
     min_relative_score: float = 0.5
     # A sentence must be this well supported relative to the best one (with a scorer).
     min_support: float = 0.75
+    # A list intro answers a "vilka" question if it has this share of the best support.
+    min_list_support: float = 0.5
     # List items (extracted priority areas) may follow a list intro by this many characters.
     list_reach: int = 1500
 
@@ -342,11 +344,17 @@ def select_quotes(
     question: str = "",
 ) -> list[Quote]:
     """At most `max_sentences` distinct, well-supported answer sentences from the top hits;
-    shown by hit rank, in reading order within a hit."""
+    shown by hit rank, in reading order within a hit. A question asking "vilka" is answered
+    by a list intro and its items alone when the top hits have one."""
     candidates = _candidates(hits, config, named, scorer, question)
     if not candidates:
         return []
     best = max(c.support for c in candidates)
+    hit_of = {h.rank: h for h in hits}
+    if _asks_for_list(question):
+        listed = _best_list(candidates, hit_of, config, config.min_list_support * best)
+        if listed is not None:
+            return [listed]
     ranked = sorted(
         (c for c in candidates if c.support >= config.min_support * best),
         key=lambda c: (-c.support, c.hit_index, c.span_index),
@@ -358,14 +366,29 @@ def select_quotes(
         if len(chosen) >= config.max_sentences:
             break
     chosen.sort(key=lambda c: (c.hit_index, c.quote.start))
-    hit_of = {h.rank: h for h in hits}
-    quotes = [_with_items(c.quote, hit_of[c.quote.source], config) for c in chosen]
-    lists = [q for q in quotes if q.items]
-    if lists:
-        # A list intro with its items answers a "Vilka …?" question completely; more
-        # sentences would only bury the list.
-        return lists[:1]
-    return quotes
+    return [c.quote for c in chosen]
+
+
+def _asks_for_list(question: str) -> bool:
+    from samverkan_qa.ranking import question_kind
+
+    return question_kind(question) == "list"
+
+
+def _best_list(
+    candidates: Sequence[_Candidate],
+    hit_of: Mapping[int, Hit],
+    config: AnswerConfig,
+    floor: float,
+) -> Quote | None:
+    """The best-supported candidate that introduces a list, with its items."""
+    for cand in sorted(candidates, key=lambda c: (-c.support, c.hit_index, c.span_index)):
+        if cand.support < floor:
+            break
+        quote = _with_items(cand.quote, hit_of[cand.quote.source], config)
+        if quote.items:
+            return quote
+    return None
 
 
 def _candidates(
@@ -411,20 +434,59 @@ def _same(a: Quote, b: Quote) -> bool:
 
 
 def _with_items(quote: Quote, hit: Hit, config: AnswerConfig) -> Quote:
-    """A list intro ending in ":" gets the listed priority areas that follow it (facts from
-    metadata.py, with their offsets), so "Vilka fokusområden …?" lists all of them."""
-    if not quote.text.endswith(":"):
+    """A list intro gets the items it announces, so "Vilka fokusområden …?" lists them all:
+    the bullet lines right after it, else (for an intro ending in ":") the priority areas
+    metadata.py found after it. Items are verbatim document ranges too."""
+    text = hit.document.text
+    items = bullet_items(text, quote.end)
+    if len(items) < 2 and quote.text.endswith(":"):
+        items = _fact_items(hit.document, quote.end, config.list_reach)
+    if len(items) < 2:
         return quote
-    items = []
-    last = quote.end
-    for fact in document_facts(hit.document).get("priority_areas", []):
+    found = tuple(Quote(_flat(text[s:e]), quote.source, quote.doc_id, s, e) for s, e in items)
+    return replace(quote, items=found)
+
+
+_BULLET_LINE = re.compile(r"[ \t]*(?:[•\-–*·▪●◦]|\d{1,2}[.)])[ \t]+(?P<item>\S[^\n]*?)[ \t]*")
+
+
+MAX_ITEM_CHARS = 160  # longer bullet lines are numbered paragraphs, not list items
+
+
+def bullet_items(text: str, end: int, limit: int = 12) -> list[tuple[int, int]]:
+    """(start, end) of the bullet lines that directly follow offset `end` (the end of a
+    list intro); empty unless the intro ends its line."""
+    line_end = text.find("\n", end)
+    if line_end < 0 or text[end:line_end].strip():
+        return []
+    items: list[tuple[int, int]] = []
+    pos, blank = line_end + 1, False
+    while pos < len(text) and len(items) < limit:
+        nxt = text.find("\n", pos)
+        nxt = len(text) if nxt < 0 else nxt
+        m = _BULLET_LINE.fullmatch(text, pos, nxt)
+        if m and m.end("item") - m.start("item") <= MAX_ITEM_CHARS:
+            items.append((m.start("item"), m.end("item")))
+            blank = False
+        elif text[pos:nxt].strip() or blank or items:
+            break  # prose, a second blank line, or a blank line after the list
+        else:
+            blank = True
+        pos = nxt + 1
+    return items
+
+
+def _fact_items(doc: Document, end: int, reach: int) -> list[tuple[int, int]]:
+    items: list[tuple[int, int]] = []
+    last = end
+    for fact in document_facts(doc).get("priority_areas", []):
         if fact.start is None or fact.end is None or fact.start < last:
             continue
-        if fact.start - last > config.list_reach:
+        if fact.start - last > reach:
             break
-        items.append(Quote(_flat(fact.quote), quote.source, quote.doc_id, fact.start, fact.end))
+        items.append((fact.start, fact.end))
         last = fact.end
-    return replace(quote, items=tuple(items)) if items else quote
+    return items
 
 
 def _about(doc: Document, named: Sequence[str]) -> bool:

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 # Bump when cleaning or metadata extraction changes what a document's stored form is.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 3
 MANIFEST = "manifest.json"
 
 Progress = Callable[[int, int], None]
@@ -240,7 +240,11 @@ def _chunks_and_vectors(
     per_doc: list[tuple[list[Chunk], np.ndarray | None]] = []
     for doc in documents:
         old = previous.documents.get(doc.doc_id) if previous else None
-        if old is not None and old.hash == doc.hash and doc.doc_id in reuse:
+        if (
+            old is not None
+            and (old.hash, old.title) == (doc.hash, doc.title)
+            and doc.doc_id in reuse
+        ):
             per_doc.append(reuse[doc.doc_id])
             report.reused_documents += 1
             continue
@@ -248,7 +252,7 @@ def _chunks_and_vectors(
         todo.extend(new_chunks)
         per_doc.append((new_chunks, None))
         report.new_or_changed.append(doc.doc_id)
-    fresh = _embed(embedder, todo, progress)
+    fresh = _embed(embedder, todo, {d.doc_id: context_title(d) for d in documents}, progress)
     report.embedded_chunks = len(todo)
     return _assemble(per_doc, fresh, _dim(previous, fresh))
 
@@ -282,11 +286,27 @@ def _by_document(index: Index) -> dict[str, tuple[list[Chunk], np.ndarray]]:
     return {d: ([index.chunks[r] for r in rs], index.vectors[rs]) for d, rs in rows.items()}
 
 
-def _embed(embedder: Embedder, chunks: list[Chunk], progress: Progress | None) -> np.ndarray:
+def context_title(doc: Document) -> str:
+    """A title worth indexing with every chunk: a real one, not the text's first line."""
+    return "" if doc.metadata.get("title_from") == "first_line" else doc.title
+
+
+def indexed_text(chunk: Chunk, title: str) -> str:
+    """What is embedded and keyword-indexed for a chunk: the document's title gives a passage
+    its context ("Haninge ..." for a list of focus areas that never names the town)."""
+    if not title or chunk.text.startswith(title):
+        return chunk.text
+    return f"{title}\n{chunk.text}"
+
+
+def _embed(
+    embedder: Embedder, chunks: list[Chunk], titles: dict[str, str], progress: Progress | None
+) -> np.ndarray:
     batch = 64
     parts = []
     for i in range(0, len(chunks), batch):
-        parts.append(embedder.embed_passages([c.text for c in chunks[i : i + batch]]))
+        texts = [indexed_text(c, titles[c.doc_id]) for c in chunks[i : i + batch]]
+        parts.append(embedder.embed_passages(texts))
         if progress:
             progress(min(i + batch, len(chunks)), len(chunks))
     if not parts:
@@ -319,7 +339,8 @@ def _write_index(
         dense = faiss.IndexFlatIP(vectors.shape[1])
         dense.add(vectors)
         faiss.write_index(dense, str(staging / "dense.faiss"))
-        lexical = LexicalIndex.build([c.text for c in chunks])
+        titles = {d.doc_id: context_title(d) for d in documents}
+        lexical = LexicalIndex.build([indexed_text(c, titles[c.doc_id]) for c in chunks])
         lexical.save(staging / "lexical")
         manifest = _manifest(embedder, chunking, documents, chunks, lexical.settings())
         # The manifest goes last: a folder without one is never taken for an index.

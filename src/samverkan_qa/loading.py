@@ -74,8 +74,21 @@ def _first_line(text: str, limit: int = 120) -> str:
 def _document(path: Path, doc_id: str, text: str, kind: str, **extra: object) -> Document:
     if not text.strip():
         raise SkipFile("no text after cleaning")
-    title = str(extra.pop("title", "") or _first_line(text))
-    return Document(doc_id=doc_id, title=title, source=str(path), text=text, doc_type=kind, **extra)  # type: ignore[arg-type]
+    title = str(extra.pop("title", "") or "")
+    metadata = dict(extra.pop("metadata", None) or {})  # type: ignore[call-overload]
+    if not title:
+        # Only a display name: the first line of running text is no heading to index by.
+        title = _first_line(text)
+        metadata["title_from"] = "first_line"
+    return Document(
+        doc_id=doc_id,
+        title=title,
+        source=str(path),
+        text=text,
+        doc_type=kind,
+        metadata=metadata,
+        **extra,  # type: ignore[arg-type]
+    )
 
 
 def read_text_file(path: Path, doc_id: str) -> list[Document]:

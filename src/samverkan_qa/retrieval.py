@@ -225,23 +225,31 @@ class Retriever:
     def _abstain(
         self, question: str, hits: list[Hit], dense: dict[int, float], lexical: dict[int, float]
     ) -> bool:
-        from samverkan_qa.ranking import abstain_features, should_abstain
+        """No support: nothing retrieved, a named thing no top document mentions, or weak
+        similarity together with few of the question's words in the best passages."""
+        from samverkan_qa.ranking import abstain_features, missing_names, should_abstain
 
         if not hits:
             return True
-        index = self.index.lexical
-        features = abstain_features(
-            question,
-            hits[0].text,
-            index.analyzer,
-            top_dense=max(dense.values()) if dense else 1.0,
-            top_lexical=max(lexical.values()) if lexical else 0.0,
-            idf=index.idf(),
-        )
+        analyzer = self.index.lexical.analyzer
+        top = hits[:3]
+        if missing_names(question, [f"{h.document.title}\n{h.document.text}" for h in top],
+                         analyzer):
+            return True
+        features = [
+            abstain_features(
+                question,
+                h.text,
+                analyzer,
+                top_dense=max(dense.values()) if dense else 1.0,
+                top_lexical=max(lexical.values()) if lexical else 0.0,
+                idf=self.index.lexical.idf(),
+            )
+            for h in top
+        ]
+        best = max(features, key=lambda f: f.query_coverage)
         return should_abstain(
-            features.top_dense,
-            features.top_lexical_norm,
-            features.query_coverage,
+            best.top_dense, best.top_lexical_norm, best.query_coverage,
             thresholds=self.config.abstain,
         )
 

@@ -139,9 +139,16 @@ class Engine:
     def warm_up(self) -> None:
         """Load the model, FAISS and BM25 now, not in the first user's request."""
         self.retriever.search("samverkan mellan kommun och polis", 1)
+        self.conversation()
+        self.scorer("samverkan", "samverkan")
 
     def conversation(self) -> Conversation:
-        return conversation_for(self.documents.values())
+        """A fresh conversation that knows the indexed municipalities."""
+        return Conversation(places=self._places)
+
+    @cached_property
+    def _places(self) -> tuple[str, ...]:
+        return tuple(conversation_for(self.documents.values()).places)
 
     def ask(
         self,
@@ -169,9 +176,9 @@ class Engine:
 
     @cached_property
     def scorer(self) -> Scorer:
-        lexical = self.retriever.index.lexical
-        idf = lexical.idf() if hasattr(lexical, "idf") else None
-        return sentence_scorer(lexical.analyzer, idf)
+        # Plain coverage, not idf-weighted: on the development questions idf weighting let
+        # frequent-name sentences ("… Södertäljes … samverkansfrågor") crowd out answers.
+        return sentence_scorer(self.retriever.index.lexical.analyzer)
 
 
 def filter_choices(documents: Iterable[Document]) -> FilterChoices:
@@ -256,9 +263,23 @@ def highlight(text: str, ranges: Sequence[tuple[int, int, str]], *, offset: int 
     return "".join(out)
 
 
-def passage_html(source: Source) -> str:
+def marked_spans(answer: Answer, source: Source) -> list[tuple[int, int]]:
+    """Document ranges to highlight for a source: the sentences (and list items) the answer
+    quotes from it; for an uncited hit, its best sentences; nothing when abstaining."""
+    if not source.matching:
+        return []
+    quoted = [
+        (q.start, q.end)
+        for quote in answer.quotes
+        if quote.source == source.number
+        for q in (quote, *quote.items)
+    ]
+    return quoted or list(source.hit.spans)
+
+
+def passage_html(source: Source, spans: Sequence[tuple[int, int]]) -> str:
     hit = source.hit
-    marks = [(s, e, "sv-answer") for s, e in hit.spans] if source.matching else []
+    marks = [(s, e, "sv-answer") for s, e in spans]
     text = hit.chunk.text
     lead = len(text) - len(text.lstrip())
     return highlight(text.strip(), marks, offset=hit.chunk.start + lead)
@@ -288,15 +309,16 @@ def source_meta(source: Source) -> str:
     return " · ".join(esc(b) for b in bits if b)
 
 
-def source_html(source: Source, turn: int) -> str:
+def source_html(answer: Answer, source: Source, turn: int) -> str:
     hit, doc = source.hit, source.hit.document
     n = source.number
+    marked = marked_spans(answer, source)
     status = ""
     if not source.matching:
         status = '<span class="sv-badge sv-nomatch">matchar inte</span>'
     elif source.cited:
         status = '<span class="sv-badge sv-cited">citerad</span>'
-    spans = ",".join(f"{s}-{e}" for s, e in hit.spans) if source.matching else ""
+    spans = ",".join(f"{s}-{e}" for s, e in marked)
     open_button = (
         f'<button type="button" class="sv-btn sv-open" data-action="open" '
         f'data-doc="{esc(doc.doc_id)}" data-start="{hit.chunk.start}" '
@@ -307,14 +329,15 @@ def source_html(source: Source, turn: int) -> str:
         f'<button type="button" class="sv-btn sv-copy" data-action="copy" '
         f'data-text="{esc(source.citation)}">Kopiera</button>'
     )
-    opened = " open" if source.cited or not source.matching else ""
+    # Open what supports the answer; when abstaining, only the nearest passage.
+    opened = " open" if source.cited or (not source.matching and n == 1) else ""
     return (
         f'<li class="sv-source" id="sv-src-{turn}-{n}" data-number="{n}">'
         f'<div class="sv-source-head"><span class="sv-num">[{n}]</span> '
         f'<span class="sv-title">{esc(" ".join(doc.title.split()))}</span> {status}</div>'
         f'<div class="sv-meta">{source_meta(source)}</div>'
         f"<details{opened}><summary>Stycke</summary>"
-        f'<blockquote class="sv-excerpt">{passage_html(source)}</blockquote></details>'
+        f'<blockquote class="sv-excerpt">{passage_html(source, marked)}</blockquote></details>'
         f'<div class="sv-cite"><code class="sv-cite-line">{esc(source.citation)}</code>'
         f"{copy_button}{open_button}</div></li>"
     )
@@ -336,16 +359,16 @@ def sources_block(answer: Answer, turn: int) -> str:
     if not answer.sources:
         return ""
     if answer.abstained:
-        items = "".join(source_html(s, turn) for s in answer.sources)
+        items = "".join(source_html(answer, s, turn) for s in answer.sources)
         return (
             '<div class="sv-sources sv-nearest"><div class="sv-sources-head">'
             f"Närmaste passager (matchar inte frågan)</div><ol>{items}</ol></div>"
         )
-    cited = "".join(source_html(s, turn) for s in answer.sources if s.cited)
+    cited = "".join(source_html(answer, s, turn) for s in answer.sources if s.cited)
     rest = [s for s in answer.sources if not s.cited]
     more = ""
     if rest:
-        items = "".join(source_html(s, turn) for s in rest)
+        items = "".join(source_html(answer, s, turn) for s in rest)
         more = (
             f'<details class="sv-more"><summary>Fler träffar som inte citeras ({len(rest)})'
             f"</summary><ol>{items}</ol></details>"
@@ -409,8 +432,9 @@ def viewer_html(doc: Document, start: int, end: int, spans: Sequence[tuple[int, 
         meta.append(f"stycket på s. {page}")
     return (
         f'<div class="sv-viewer" data-doc="{esc(doc.doc_id)}">'
-        f'<div class="sv-viewer-title">{esc(" ".join(doc.title.split()))}</div>'
-        f'<div class="sv-meta">{" · ".join(esc(m) for m in meta if m)}</div>'
+        f'<div class="sv-viewer-head"><div class="sv-viewer-title">'
+        f"{esc(' '.join(doc.title.split()))}</div>"
+        f'<div class="sv-meta">{" · ".join(esc(m) for m in meta if m)}</div></div>'
         f'<div class="sv-doc">{highlight(doc.text, marks)}</div></div>'
     )
 
@@ -520,10 +544,14 @@ mark.sv-passage.sv-answer { background: #ffe36e; }
   padding: 2px 8px; background: var(--background-fill-secondary); cursor: pointer; }
 .sv-btn:hover { background: var(--color-accent-soft); }
 .sv-downloads { font-size: 0.85em; margin-top: 6px; }
+.sv-viewer { padding: 0 14px 12px; }
+.sv-viewer-empty { padding: 12px 14px; }
+/* Only the text scrolls, so the title stays in sight. */
+.sv-viewer-head { padding: 10px 0 6px; border-bottom: 1px solid var(--border-color-primary); }
 .sv-viewer-title { font-weight: 700; font-size: 1.05em; }
 .sv-doc { white-space: pre-wrap; font-size: 0.92em; line-height: 1.45; margin-top: 8px;
-  overflow-wrap: anywhere; }
-.sv-viewer-empty { color: var(--body-text-color-subdued); font-size: 0.9em; padding: 6px; }
+  overflow-wrap: anywhere; max-height: 70vh; overflow-y: auto; padding-right: 4px; }
+.sv-viewer-empty { color: var(--body-text-color-subdued); font-size: 0.9em; }
 """
 
 CHAT_JS = """
@@ -718,9 +746,8 @@ def build_app(engine: Engine) -> Any:
                     VIEWER_EMPTY,
                     elem_id="sv-viewer",
                     js_on_load=VIEWER_JS,
-                    max_height=640,
                     container=True,
-                    padding=True,
+                    padding=False,
                 )
 
         inputs = [question, state, k, kommun, year, doc]
