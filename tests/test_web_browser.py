@@ -25,8 +25,15 @@ CHROMIUM_ARGS = [
 SHOTS = OUTPUT / "browser"
 ABSTAIN_TEXT = "Jag hittar inget stöd för det i dokumenten."
 TIMEOUT_MS = 60_000
+PAGE_ERRORS: list[str] = []  # uncaught JavaScript errors on the page
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.model]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.model,
+    # Checked before any fixture runs, so a machine without Chromium builds no index.
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt chromium)"),
+]
 
 
 def flat(text: str) -> str:
@@ -35,8 +42,6 @@ def flat(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def page(web_server: Server) -> Iterator[Any]:  # noqa: F811 (pytest fixture injection)
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium)")
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -49,21 +54,22 @@ def page(web_server: Server) -> Iterator[Any]:  # noqa: F811 (pytest fixture inj
         )
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("pageerror", lambda exc: PAGE_ERRORS.append(str(exc)))
         page.goto(web_server.url)
         page.wait_for_selector("#sv-chat .sv-example")
-        page.errors = errors  # type: ignore[attr-defined]
         yield page
         context.close()
         browser.close()
 
 
-def ask(page: Any, question: str) -> Any:
-    """Type a question, send it, and return the locator of the new reply."""
+def ask(page: Any, question: str, *, enter: bool = False) -> Any:
+    """Type a question, send it (button, or Enter), and return the locator of the reply."""
     before = page.locator("#sv-chat .sv-turn").count()
     page.fill("#sv-question textarea", question)
-    page.click("#sv-ask")
+    if enter:
+        page.press("#sv-question textarea", "Enter")
+    else:
+        page.click("#sv-ask")
     page.wait_for_function(
         f"document.querySelectorAll('#sv-chat .sv-turn').length > {before}", timeout=TIMEOUT_MS
     )
@@ -81,9 +87,9 @@ def choose(page: Any, elem_id: str, label: str) -> None:
     )
 
 
-def shot(page: Any, name: str) -> Path:
+def shot(page: Any, name: str, *, full_page: bool = False) -> Path:
     path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path))
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 
@@ -150,14 +156,9 @@ def test_answer_with_citations_viewer_and_downloads(page: Any) -> None:
     assert in_view(page, "#sv-viewer mark.sv-passage")
     shot(page, "02-viewer")
     # For the README: the answer, its sources and the opened document side by side.
-    page.set_viewport_size({"width": 1440, "height": 1300})
-    page.evaluate(
-        "document.querySelector('#sv-viewer mark.sv-passage').scrollIntoView({block: 'center'});"
-        "window.scrollTo(0, 0)"
-    )
+    page.evaluate("window.scrollTo(0, 0)")
     page.wait_for_timeout(300)
-    shot(page, "02-answer-and-viewer")
-    page.set_viewport_size({"width": 1440, "height": 1000})
+    shot(page, "02-answer-and-viewer", full_page=True)
     (REPO / "docs").mkdir(exist_ok=True)
     shutil.copyfile(SHOTS / "02-answer-and-viewer.png", REPO / "docs" / "screenshot-answer.png")
 
@@ -175,7 +176,7 @@ def test_answer_with_citations_viewer_and_downloads(page: Any) -> None:
 
 
 def test_followup_shows_what_was_searched(page: Any) -> None:
-    turn = ask(page, "Och i Södertälje?")
+    turn = ask(page, "Och i Södertälje?", enter=True)
     searched = turn.locator(".sv-searched").inner_text()
     assert searched == "Sökte på: Hur länge gäller Södertäljes överenskommelse?"
     answer = flat(turn.locator(".sv-answer-text").inner_text())
@@ -217,12 +218,14 @@ def test_markup_in_documents_and_questions_stays_text(page: Any) -> None:
     turn = ask(page, "Vad är kodordet för säkerhetstestet?")
     assert "blåbärssoppa" in turn.locator(".sv-answer-text").inner_text()
     chat = turn.inner_text()
+    assert "Testby <i>kursiv rubrik</i>" in chat  # the title, as text
     assert "<script>window.__pwned=1</script>" in chat
     assert '<img src=x onerror="window.__pwned=2">' in chat
     source = turn.locator(".sv-source", has_text="blåbärssoppa").first
     source.locator(".sv-open").click()
     page.wait_for_selector("#sv-viewer .sv-viewer[data-doc='sakerhetstest-testby']")
     viewer = page.locator("#sv-viewer").inner_text()
+    assert "<i>kursiv rubrik</i>" in page.locator("#sv-viewer .sv-viewer-title").inner_text()
     assert "<script>window.__pwned=1</script>" in viewer
     assert "${window.__pwned=3}" in viewer
     assert "{{constructor.constructor('window.__pwned=4')()}}" in viewer
@@ -240,7 +243,7 @@ def test_markup_in_documents_and_questions_stays_text(page: Any) -> None:
     )
     assert injected == 0
     assert page.evaluate("typeof window.__pwned") == "undefined"
-    assert page.errors == []  # type: ignore[attr-defined]
+    assert PAGE_ERRORS == []
 
 
 def test_example_question_buttons_and_new_conversation(page: Any) -> None:

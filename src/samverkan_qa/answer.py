@@ -4,6 +4,12 @@ Everything here is rule-based and deterministic. An answer is made only of sente
 verbatim (whitespace collapsed) from the retrieved documents, each followed by the number of
 the source it comes from; when retrieval abstains the answer is a fixed sentence and the
 passages found are returned as "not matching", never as an answer.
+
+- `build_answer`: picks at most three well-supported answer sentences (the hits' spans,
+  rated on one scale by an optional scorer) and, for a "Vilka …?" question, a list intro
+  with its items; `citation_line`, `sources_csv`, `sources_markdown` describe the sources.
+- `Conversation`: turns a follow-up ("Och i Haninge?", "Hur länge gäller det?") into a
+  standalone search string from the previous turn, shown to the user as "Sökte på: …".
 """
 
 from __future__ import annotations
@@ -693,7 +699,7 @@ def content_words(text: str, mentions: Sequence[Mention] = ()) -> list[str]:
     ]
 
 
-def resolve_followup(question: str, previous: str, mentions: Any) -> str:
+def resolve_followup(question: str, previous: str, mentions: Callable[[str], list[Mention]]) -> str:
     """Turn a short follow-up into a standalone question using the previous searched text.
 
     `mentions(text)` finds the named municipalities and organisations in a text.

@@ -71,14 +71,29 @@ def _first_line(text: str, limit: int = 120) -> str:
     return ""
 
 
+def guess_title(text: str) -> str:
+    """The first heading-like line near the top (several words, no full stop), else the
+    first sentence: "Datum" or "Pressmeddelande 2016-12-20" are labels, not titles."""
+    lines = [line.strip(" #\t") for line in text.splitlines() if line.strip()]
+    for line in lines[:12]:
+        if len(line) > 200:
+            break  # running text has begun: a title comes before it
+        heading = len(line.split()) >= 3 and len(line) <= 160 and line[-1] not in ".:?"
+        if heading and not re.search(r"\S+@\S+|\d{4}-\d\d-\d\d", line):
+            return line
+    first = lines[0] if lines else ""
+    sentence = re.split(r"(?<=[.!?])\s", first, maxsplit=1)[0]
+    return sentence if len(sentence) <= 120 else sentence[:117].rsplit(" ", 1)[0] + " …"
+
+
 def _document(path: Path, doc_id: str, text: str, kind: str, **extra: object) -> Document:
     if not text.strip():
         raise SkipFile("no text after cleaning")
     title = str(extra.pop("title", "") or "")
     metadata = dict(extra.pop("metadata", None) or {})  # type: ignore[call-overload]
     if not title:
-        # Only a display name: the first line of running text is no heading to index by.
-        title = _first_line(text)
+        # A display name guessed from the text; not indexed with every chunk as a real one is.
+        title = guess_title(text)
         metadata["title_from"] = "first_line"
     return Document(
         doc_id=doc_id,

@@ -12,10 +12,12 @@ torch, and its calls are serialised by a lock; the queue runs a few requests at 
 
 from __future__ import annotations
 
+import atexit
 import html
 import logging
 import os
 import re
+import shutil
 import tempfile
 import threading
 import urllib.parse
@@ -65,6 +67,7 @@ DEFAULT_K = 5
 # another's embedding.
 CONCURRENCY = 4
 QUEUE_SIZE = 128
+MAX_TURNS = 40  # replies kept on screen per session
 EXAMPLES = (
     "Vilka fokusområden har Haninge?",
     "Hur länge gäller Haninges överenskommelse?",
@@ -410,8 +413,11 @@ def empty_chat_html(examples: Sequence[str] = EXAMPLES) -> str:
     )
 
 
-def chat_html(turns: Sequence[str]) -> str:
-    return "".join(turns) if turns else empty_chat_html()
+def chat_html(turns: Sequence[str], trimmed: bool = False) -> str:
+    if not turns:
+        return empty_chat_html()
+    note = '<div class="sv-trimmed">Äldre frågor och svar visas inte längre.</div>'
+    return (note if trimmed else "") + "".join(turns)
 
 
 VIEWER_EMPTY = (
@@ -456,9 +462,18 @@ def parse_spans(text: str) -> list[tuple[int, int]]:
 
 @dataclass
 class ChatState:
+    """One browser session: its conversation and the rendered replies."""
+
     conversation: Conversation
     turns: list[str] = field(default_factory=list)
-    last: Answer | None = None
+    shown_from: int = 1  # number of the oldest reply still shown
+
+    def add(self, html_turn: str) -> None:
+        self.turns.append(html_turn)
+        # The whole chat is sent on every update: keep long sessions light.
+        while len(self.turns) > MAX_TURNS:
+            self.turns.pop(0)
+            self.shown_from += 1
 
 
 class Downloads:
@@ -466,6 +481,7 @@ class Downloads:
 
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="samverkan-qa-web-"))
+        atexit.register(shutil.rmtree, self.folder, ignore_errors=True)
 
     def write(self, answer: Answer, turn: int) -> tuple[str, str]:
         folder = Path(tempfile.mkdtemp(dir=self.folder))  # per reply: no clashes between users
@@ -544,13 +560,14 @@ mark.sv-passage.sv-answer { background: #ffe36e; }
   padding: 2px 8px; background: var(--background-fill-secondary); cursor: pointer; }
 .sv-btn:hover { background: var(--color-accent-soft); }
 .sv-downloads { font-size: 0.85em; margin-top: 6px; }
+.sv-trimmed { font-size: 0.85em; color: var(--body-text-color-subdued); text-align: center; }
 .sv-viewer { padding: 0 14px 12px; }
 .sv-viewer-empty { padding: 12px 14px; }
 /* Only the text scrolls, so the title stays in sight. */
 .sv-viewer-head { padding: 10px 0 6px; border-bottom: 1px solid var(--border-color-primary); }
 .sv-viewer-title { font-weight: 700; font-size: 1.05em; }
 .sv-doc { white-space: pre-wrap; font-size: 0.92em; line-height: 1.45; margin-top: 8px;
-  overflow-wrap: anywhere; max-height: 70vh; overflow-y: auto; padding-right: 4px; }
+  overflow-wrap: anywhere; max-height: 60vh; overflow-y: auto; padding-right: 4px; }
 .sv-viewer-empty { color: var(--body-text-color-subdued); font-size: 0.9em; }
 """
 
@@ -602,66 +619,73 @@ watch("value", () => {
 """
 
 
-def build_app(engine: Engine) -> Any:
-    """The Blocks app for one engine (the caller queues and launches it)."""
-    import gradio as gr
+class Handlers:
+    """What the page's events do; plain methods over one engine, shared by all sessions."""
 
-    downloads = Downloads()
-    choices = engine.choices
+    def __init__(self, engine: Engine, downloads: Downloads) -> None:
+        import gradio as gr
 
-    def new_state() -> ChatState:
-        return ChatState(engine.conversation())
+        self.gr = gr
+        self.engine = engine
+        self.downloads = downloads
+
+    def new_state(self) -> ChatState:
+        return ChatState(self.engine.conversation())
 
     def respond(
-        question: str, state: ChatState | None, k: Any, kommun: str, year: str, doc: str
+        self, question: str, state: ChatState | None, k: Any, kommun: str, year: str, doc: str
     ) -> tuple[Any, ...]:
-        state = state or new_state()
+        """Answer one question: (chat, state, cleared textbox, CSV button, Markdown button)."""
+        gr = self.gr
+        state = state or self.new_state()
         question = (question or "").strip()
         if not question:
             return (gr.skip(),) * 5
         try:
             filters = make_filters(kommun or ALL, year or ALL, doc or ALL)
-            answer = engine.ask(question, state.conversation, filters, clamp_k(k))
+            answer = self.engine.ask(question, state.conversation, filters, clamp_k(k))
         except InvalidInputError as exc:
             raise gr.Error(f"Kan inte söka: {exc}") from None
-        turn = len(state.turns) + 1
-        state.turns.append(turn_html(answer, turn, filters_label(filters, engine.documents)))
-        state.last = answer
-        csv_path, md_path = downloads.write(answer, turn)
+        turn = state.shown_from + len(state.turns)
+        state.add(turn_html(answer, turn, filters_label(filters, self.engine.documents)))
+        csv_path, md_path = self.downloads.write(answer, turn)
         return (
-            chat_html(state.turns),
+            chat_html(state.turns, state.shown_from > 1),
             state,
             "",
             gr.update(value=csv_path, interactive=True),
             gr.update(value=md_path, interactive=True),
         )
 
-    def open_document(data: dict[str, Any]) -> str:
-        doc = engine.documents.get(str(data.get("doc", "")))
+    def open_document(self, data: dict[str, Any]) -> str:
+        """The viewer for a source's "Visa i dokumentet" (offsets are checked, not trusted)."""
+        doc = self.engine.documents.get(str(data.get("doc", "")))
         if doc is None:
             return '<div class="sv-viewer-empty">Dokumentet finns inte i indexet.</div>'
         start, end = _int(data.get("start")), _int(data.get("end"))
         return viewer_html(doc, start, end, parse_spans(str(data.get("spans", ""))))
 
     def on_chat_click(
-        state: ChatState | None, k: Any, kommun: str, year: str, doc: str, evt: gr.EventData
+        self, state: ChatState | None, k: Any, kommun: str, year: str, doc: str, evt: Any
     ) -> tuple[Any, ...]:
-        data = evt._data if isinstance(getattr(evt, "_data", None), dict) else {}
+        """A button inside the chat: open a source in the viewer, or ask an example."""
+        skip = self.gr.skip
+        # gr.EventData keeps the payload of the page's trigger("click", {...}) in _data.
+        data = getattr(evt, "_data", None)
+        data = data if isinstance(data, dict) else {}
         if data.get("action") == "open":
-            return (gr.skip(),) * 5 + (open_document(data),)
+            return (skip(),) * 5 + (self.open_document(data),)
         if data.get("action") == "ask":
-            return (*respond(str(data.get("question", "")), state, k, kommun, year, doc), gr.skip())
-        return (gr.skip(),) * 6
+            question = str(data.get("question", ""))
+            return (*self.respond(question, state, k, kommun, year, doc), skip())
+        return (skip(),) * 6
 
-    # Gradio finds the EventData parameter by its type; with postponed annotations it sees
-    # only the string "gr.EventData", which it cannot resolve inside this function.
-    on_chat_click.__annotations__["evt"] = gr.EventData
-
-    def reset() -> tuple[Any, ...]:
-        off = gr.update(value=None, interactive=False)
-        return chat_html([]), new_state(), off, off, VIEWER_EMPTY
+    def reset(self) -> tuple[Any, ...]:
+        off = self.gr.update(value=None, interactive=False)
+        return chat_html([]), self.new_state(), off, off, VIEWER_EMPTY
 
     def api_search(
+        self,
         question: str,
         k: int = DEFAULT_K,
         kommun: str = "",
@@ -677,95 +701,127 @@ def build_app(engine: Engine) -> Any:
         Returns question, searched, followup, answer, abstained, quotes, sources, hits
         (Hit.to_json()) and filters.
         """
-        conversation = engine.conversation()
+        conversation = self.engine.conversation()
         if previous and previous.strip():
             conversation.add(Rewrite(previous.strip(), previous.strip(), followup=False))
         try:
             filters = make_filters(kommun or ALL, year or ALL, doc or ALL)
             rewrite = conversation.rewrite(question or "")
-            answer = engine.answer(rewrite, conversation, filters, clamp_k(k))
+            answer = self.engine.answer(rewrite, conversation, filters, clamp_k(k))
         except InvalidInputError as exc:
-            raise gr.Error(str(exc)) from None
+            raise self.gr.Error(str(exc)) from None
         return api_result(answer, filters, rewrite.followup)
 
+
+def build_app(engine: Engine, downloads: Downloads) -> Any:
+    """The Blocks app for one engine (the caller queues and launches it)."""
+    import gradio as gr
+
+    on = Handlers(engine, downloads)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
-        state = gr.State(new_state())
+        state = gr.State(on.new_state())
         gr.Markdown(
             f"## {TITLE}\nFrågor om samverkan mellan kommun, polis och räddningstjänst "
             "i de indexerade dokumenten. Svaren är citat, aldrig egna formuleringar."
         )
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
-                chat = gr.HTML(
-                    chat_html([]),
-                    elem_id="sv-chat",
-                    js_on_load=CHAT_JS,
-                    max_height=720,
-                    container=True,
-                    padding=True,
-                )
-                with gr.Row():
-                    question = gr.Textbox(
-                        placeholder="Skriv en fråga, t.ex. Vilka fokusområden har Haninge?",
-                        show_label=False,
-                        scale=5,
-                        elem_id="sv-question",
-                        max_lines=3,
-                    )
-                    ask = gr.Button("Fråga", variant="primary", scale=1, elem_id="sv-ask")
-                with gr.Row():
-                    csv_button = gr.DownloadButton(
-                        "Källor som CSV", interactive=False, size="sm", elem_id="sv-csv"
-                    )
-                    md_button = gr.DownloadButton(
-                        "Källor som Markdown", interactive=False, size="sm", elem_id="sv-md"
-                    )
-                    clear = gr.Button("Ny konversation", size="sm", elem_id="sv-clear")
+                chat, question, ask, csv_button, md_button, clear = _chat_column(gr)
             with gr.Column(scale=2):
-                with gr.Accordion("Filter (gäller hela samtalet tills du ändrar dem)", open=True):
-                    kommun = gr.Dropdown(
-                        choices=choices.municipalities,
-                        value=ALL,
-                        label="Kommun",
-                        elem_id="sv-kommun",
-                    )
-                    year = gr.Dropdown(
-                        choices=choices.years, value=ALL, label="År", elem_id="sv-year"
-                    )
-                    doc = gr.Dropdown(
-                        choices=choices.documents,
-                        value=ALL,
-                        label="Dokument",
-                        elem_id="sv-doc",
-                    )
-                    k = gr.Slider(
-                        1, 10, value=DEFAULT_K, step=1, label="Antal källor", elem_id="sv-k"
-                    )
+                kommun, year, doc, k = _filter_panel(gr, engine.choices)
                 gr.Markdown("### Dokumentvisare")
                 viewer = gr.HTML(
-                    VIEWER_EMPTY,
-                    elem_id="sv-viewer",
-                    js_on_load=VIEWER_JS,
-                    container=True,
-                    padding=False,
+                    VIEWER_EMPTY, elem_id="sv-viewer", js_on_load=VIEWER_JS, container=True
                 )
 
         inputs = [question, state, k, kommun, year, doc]
         outputs = [chat, state, question, csv_button, md_button]
-        hidden = {"api_visibility": "undocumented"}
-        question.submit(respond, inputs, outputs, show_progress="minimal", **hidden)
-        ask.click(respond, inputs, outputs, show_progress="minimal", **hidden)
-        chat.click(
-            on_chat_click,
-            [state, k, kommun, year, doc],
-            [*outputs, viewer],
-            show_progress="minimal",
-            **hidden,
-        )
-        clear.click(reset, None, [chat, state, csv_button, md_button, viewer], **hidden)
-        gr.api(api_search, api_name=API_NAME)
-    demo.downloads_folder = downloads.folder  # type: ignore[attr-defined]
+        # The page's own events stay out of the API page; /search is the documented API.
+        hidden: dict[str, Any] = {"api_visibility": "undocumented", "show_progress": "minimal"}
+        question.submit(on.respond, inputs, outputs, **hidden)
+        ask.click(on.respond, inputs, outputs, **hidden)
+        chat.click(_with_event_data(gr, on.on_chat_click), inputs[1:], [*outputs, viewer],
+                   **hidden)  # fmt: skip
+        clear.click(on.reset, None, [chat, state, csv_button, md_button, viewer], **hidden)
+        gr.api(_typed_api(on), api_name=API_NAME)
     return demo
+
+
+def _chat_column(gr: Any) -> tuple[Any, ...]:
+    chat = gr.HTML(
+        chat_html([]),
+        elem_id="sv-chat",
+        js_on_load=CHAT_JS,
+        max_height=720,
+        container=True,
+        padding=True,
+    )
+    with gr.Row():
+        question = gr.Textbox(
+            placeholder="Skriv en fråga, t.ex. Vilka fokusområden har Haninge?",
+            show_label=False,
+            scale=5,
+            elem_id="sv-question",
+            max_lines=3,
+        )
+        ask = gr.Button("Fråga", variant="primary", scale=1, elem_id="sv-ask")
+    with gr.Row():
+        csv_button = gr.DownloadButton(
+            "Källor som CSV", interactive=False, size="sm", elem_id="sv-csv"
+        )
+        md_button = gr.DownloadButton(
+            "Källor som Markdown", interactive=False, size="sm", elem_id="sv-md"
+        )
+        clear = gr.Button("Ny konversation", size="sm", elem_id="sv-clear")
+    return chat, question, ask, csv_button, md_button, clear
+
+
+def _filter_panel(gr: Any, choices: FilterChoices) -> tuple[Any, ...]:
+    with gr.Accordion("Filter (gäller hela samtalet tills du ändrar dem)", open=True):
+        with gr.Row():
+            kommun = gr.Dropdown(
+                choices=choices.municipalities,
+                value=ALL,
+                label="Kommun",
+                elem_id="sv-kommun",
+                min_width=120,
+            )
+            year = gr.Dropdown(
+                choices=choices.years, value=ALL, label="År", elem_id="sv-year", min_width=100
+            )
+        doc = gr.Dropdown(choices=choices.documents, value=ALL, label="Dokument", elem_id="sv-doc")
+        k = gr.Slider(1, 10, value=DEFAULT_K, step=1, label="Antal källor", elem_id="sv-k")
+    return kommun, year, doc, k
+
+
+def _with_event_data(gr: Any, method: Any) -> Any:
+    """Gradio passes gr.EventData to a parameter annotated with that class; a bound method
+    with postponed (string) annotations does not qualify, so wrap it with a real one."""
+
+    def handler(
+        state: Any, k: Any, kommun: str, year: str, doc: str, evt: gr.EventData
+    ) -> tuple[Any, ...]:
+        return method(state, k, kommun, year, doc, evt)
+
+    handler.__annotations__["evt"] = gr.EventData
+    return handler
+
+
+def _typed_api(on: Handlers) -> Any:
+    """The /search endpoint: a plain function, since gr.api reads its signature and types."""
+
+    def search(
+        question: str,
+        k: int = DEFAULT_K,
+        kommun: str = "",
+        year: str = "",
+        doc: str = "",
+        previous: str = "",
+    ) -> dict[str, Any]:
+        return on.api_search(question, k, kommun, year, doc, previous)
+
+    search.__doc__ = Handlers.api_search.__doc__
+    return search
 
 
 def _int(value: Any) -> int:
@@ -781,13 +837,14 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
     import gradio as gr
 
     engine = Engine.open(settings)
-    demo = build_app(engine)
+    downloads = Downloads()
+    demo = build_app(engine, downloads)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     log.info("serving %s on http://%s:%d", settings.index_dir, host, port)
     demo.launch(
         server_name=host,
         server_port=port,
-        allowed_paths=[str(demo.downloads_folder)],
+        allowed_paths=[str(downloads.folder)],
         show_error=True,
         footer_links=["api"],
         ssr_mode=False,
