@@ -31,15 +31,21 @@ def main() -> int:
         results = retriever.search_many([q.question for q in questions], 5)
         for q, r in zip(questions, results, strict=True):
             top = r.hits[0]
-            f = abstain_features(q.question, top.text, index.lexical.analyzer,
-                                 top_dense=max(h.dense or 0 for h in r.hits),
-                                 top_lexical=max(h.lexical or 0 for h in r.hits),
-                                 idf=index.lexical.idf())
+            f = abstain_features(
+                q.question,
+                top.text,
+                index.lexical.analyzer,
+                top_dense=max(h.dense or 0 for h in r.hits),
+                top_lexical=max(h.lexical or 0 for h in r.hits),
+                idf=index.lexical.idf(),
+            )
             label = "ANS" if q.answerable and group == "dev" else "UNANS"
             rank = first_relevant_rank(q, r.hits) if label == "ANS" else None
-            print(f"{label:5} dense={f.top_dense:.3f} lex={f.top_lexical_norm:.3f} "
-                  f"cov={f.query_coverage:.2f} abst={int(r.abstained)} rank={rank} "
-                  f"{q.question[:60]}")
+            print(
+                f"{label:5} dense={f.top_dense:.3f} lex={f.top_lexical_norm:.3f} "
+                f"cov={f.query_coverage:.2f} abst={int(r.abstained)} rank={rank} "
+                f"{q.question[:60]}"
+            )
     return 0
 
 

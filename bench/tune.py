@@ -31,7 +31,8 @@ def candidates(ds, work: Path, n: int = 100) -> list[tuple[dict, dict, set[int]]
     for q, vec in zip(questions, vectors, strict=True):
         cos = index.vectors @ vec
         lex = index.lexical.scores(q.question)
-        rows = set(np.argsort(-cos)[:n].tolist()) | set(np.argsort(-lex)[:n][lex[np.argsort(-lex)[:n]] > 0].tolist())
+        top_lex = np.argsort(-lex)[:n]
+        rows = set(np.argsort(-cos)[:n].tolist()) | set(top_lex[lex[top_lex] > 0].tolist())
         dense = {r: float(cos[r]) for r in rows}
         lexical = {r: float(lex[r]) for r in rows if lex[r] > 0}
         relevant = {r for r in rows if is_relevant(q, index.chunks[r])}
@@ -54,12 +55,18 @@ def mrr(cases, **params) -> float:
 def grid():
     for w in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0):
         yield {"method": "rrf", "weight": w}
-        for dn, ln, sat in itertools.product(("minmax", "none"), ("max", "saturate"),
-                                             (2.0, 5.0, 10.0)):
+        for dn, ln, sat in itertools.product(
+            ("minmax", "none"), ("max", "saturate"), (2.0, 5.0, 10.0)
+        ):
             if ln == "max" and sat != 2.0:
                 continue
-            yield {"method": "convex", "weight": w, "dense_norm": dn, "lexical_norm": ln,
-                   "saturation": sat}
+            yield {
+                "method": "convex",
+                "weight": w,
+                "dense_norm": dn,
+                "lexical_norm": ln,
+                "saturation": sat,
+            }
 
 
 def main() -> int:
@@ -72,10 +79,12 @@ def main() -> int:
     for params in grid():
         scores = {name: mrr(cases, **params) for name, cases in sets.items()}
         results.append((min(scores.values()), statistics_mean(scores), params, scores))
-    results.sort(key=lambda r: (-r[1]))
+    results.sort(key=lambda r: -r[1])
     for worst, mean, params, scores in results[:25]:
-        print(f"mean {mean:.3f} worst {worst:.3f} {params} "
-              + " ".join(f"{k}={v:.3f}" for k, v in scores.items()))
+        print(
+            f"mean {mean:.3f} worst {worst:.3f} {params} "
+            + " ".join(f"{k}={v:.3f}" for k, v in scores.items())
+        )
     return 0
 
 

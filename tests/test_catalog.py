@@ -46,8 +46,9 @@ def test_docs_filter_by_municipality_and_validity(corpus_index: Path, capsys) ->
     assert [r["doc_id"] for r in json.loads(out)] == [
         "huge-bostader-2023-tillsammans-for-trygghet-webbsida"
     ]
-    out = run(capsys, "docs", "--index", str(corpus_index), "--json",
-              "--filter", "kommun=sodertalje")
+    out = run(
+        capsys, "docs", "--index", str(corpus_index), "--json", "--filter", "kommun=sodertalje"
+    )
     assert [r["doc_id"] for r in json.loads(out)] == [
         "sodertalje-2016-samverkansoverenskommelse-pressmeddelande"
     ]

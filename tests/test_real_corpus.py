@@ -20,8 +20,9 @@ pytestmark = pytest.mark.model
 
 @pytest.fixture(scope="module")
 def retriever(tmp_path_factory: pytest.TempPathFactory) -> Retriever:
-    settings = Settings(corpus=(ROOT / "corpus",),
-                        index_dir=tmp_path_factory.mktemp("real") / "index")
+    settings = Settings(
+        corpus=(ROOT / "corpus",), index_dir=tmp_path_factory.mktemp("real") / "index"
+    )
     embedder = load_embedder(settings)
     build_index(settings, embedder)
     return Retriever(load_index(settings.index_dir), embedder)
@@ -58,6 +59,6 @@ def test_off_topic_question_abstains(retriever: Retriever) -> None:
 
 
 def test_ten_thousand_character_question(retriever: Retriever) -> None:
-    question = ("Vilka fokusområden har Haninge kommun och polisen kommit överens om? " * 200)
+    question = "Vilka fokusområden har Haninge kommun och polisen kommit överens om? " * 200
     result = retriever.search(question[:10_000], 3)
     assert result.hits

@@ -14,7 +14,8 @@ from samverkan_qa.settings import Settings
 DOCS = {
     "tyreso.txt": "Tyresö kommun och polisen har en överenskommelse om trygghet. "
     "Överenskommelsen gäller från 1 januari 2024 till 31 december 2025.",
-    "vaxholm.txt": "Vaxholms kommun och polisen samverkar mot bostadsinbrott och trygghet i centrum. "
+    "vaxholm.txt": "Vaxholms kommun och polisen samverkar mot bostadsinbrott och trygghet i "
+    "centrum. "
     "Samverkansöverenskommelsen gäller för perioden 2021–2022.",
     "press.txt": "Pressmeddelande 2023-05-04\n\nBrandförsvaret deltar i arbetet mot anlagda "
     "bränder i Vaxholms kommun.",
@@ -29,8 +30,9 @@ def retriever(tmp_path: Path) -> Retriever:
     corpus.mkdir()
     for name, text in DOCS.items():
         (corpus / name).write_text(text, encoding="utf-8")
-    settings = Settings(corpus=(corpus,), index_dir=tmp_path / "ix", chunk_tokens=40,
-                        chunk_overlap=0)
+    settings = Settings(
+        corpus=(corpus,), index_dir=tmp_path / "ix", chunk_tokens=40, chunk_overlap=0
+    )
     embedder = FakeEmbedder()
     build_index(settings, embedder)
     return Retriever(load_index(settings.index_dir), embedder)
@@ -39,8 +41,9 @@ def retriever(tmp_path: Path) -> Retriever:
 def test_filter_applies_before_ranking(retriever: Retriever) -> None:
     allowed = {"vaxholm", "press", "repris"}
     chunks = [c for c in retriever.index.chunks if c.doc_id in {"vaxholm"}]
-    result = retriever.search("Tyresö överenskommelse", k=50,
-                              filters=[parse_filter("kommun=Vaxholm")])
+    result = retriever.search(
+        "Tyresö överenskommelse", k=50, filters=[parse_filter("kommun=Vaxholm")]
+    )
     assert {h.doc_id for h in result.hits} <= allowed
     assert {c.chunk_id for c in chunks} <= {h.chunk.chunk_id for h in result.hits}
 

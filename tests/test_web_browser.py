@@ -259,3 +259,26 @@ def test_example_question_buttons_and_new_conversation(page: Any) -> None:
     for area in ("Barn och unga", "Offentlig miljö", "Hemmiljö", "Samhällsnivå"):
         assert area in answer, answer
     shot(page, "07-example")
+
+
+def test_documents_tab_table_filter_and_export(page: Any) -> None:
+    page.get_by_role("tab", name="Dokument").click()
+    page.wait_for_selector("#sv-docs-table table")
+    table = page.locator("#sv-docs-table").inner_text()
+    for value in ("Haninge", "KS-2018/91.103", "Barn och unga", "2027-12-31"):
+        assert value in table, value
+    assert "«gäller fram till den 31 december 2027»" in table  # every value has its source
+    page.get_by_label("Jämför avtal").check()
+    choose(page, "sv-docs-kommun", "Södertälje")
+    page.wait_for_function(
+        "!document.querySelector('#sv-docs-table').innerText.includes('Haninge')",
+        timeout=TIMEOUT_MS,
+    )
+    table = page.locator("#sv-docs-table").inner_text()
+    assert "Södertälje" in table and "fordonsbränder" in table
+    shot(page, "08-documents", full_page=True)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Tabellen som CSV").click()
+    csv_text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert csv_text.startswith("doc_id,") and "sodertalje" in csv_text
+    page.get_by_role("tab", name="Chatt").click()

@@ -179,13 +179,13 @@ def _md_cell(value: Any, notes: list[str], with_sources: bool) -> str:
     parts = []
     for text, source in zip(value.values, value.sources, strict=True):
         if with_sources:
-            notes.append(_note(source))
+            notes.append(source_note(source))
             text = f"{text} [{len(notes)}]"
         parts.append(text.replace("|", "\\|"))
     return "; ".join(parts) or "–"
 
 
-def _note(source: dict[str, Any]) -> str:
+def source_note(source: dict[str, Any]) -> str:
     if source["start"] is None:
         return f"{source['source']} ({source['from']})"
     quote = " ".join(str(source["quote"]).split())

@@ -235,8 +235,9 @@ class Retriever:
             return True
         analyzer = self.index.lexical.analyzer
         top = hits[:3]
-        if missing_names(question, [f"{h.document.title}\n{h.document.text}" for h in top],
-                         analyzer):
+        if missing_names(
+            question, [f"{h.document.title}\n{h.document.text}" for h in top], analyzer
+        ):
             return True
         features = [
             abstain_features(
@@ -251,7 +252,9 @@ class Retriever:
         ]
         best = max(features, key=lambda f: f.query_coverage)
         return should_abstain(
-            best.top_dense, best.top_lexical_norm, best.query_coverage,
+            best.top_dense,
+            best.top_lexical_norm,
+            best.query_coverage,
             thresholds=self.config.abstain,
         )
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from samverkan_qa import web_documents
 from samverkan_qa.answer import (
     ABSTAIN_TEXT,
     SEARCHED_LABEL,
@@ -724,7 +725,7 @@ def build_app(engine: Engine, downloads: Downloads) -> Any:
             f"## {TITLE}\nFrågor om samverkan mellan kommun, polis och räddningstjänst "
             "i de indexerade dokumenten. Svaren är citat, aldrig egna formuleringar."
         )
-        with gr.Row(equal_height=False):
+        with gr.Tab("Chatt", elem_id="sv-tab-chat"), gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chat, question, ask, csv_button, md_button, clear = _chat_column(gr)
             with gr.Column(scale=2):
@@ -733,6 +734,13 @@ def build_app(engine: Engine, downloads: Downloads) -> Any:
                 viewer = gr.HTML(
                     VIEWER_EMPTY, elem_id="sv-viewer", js_on_load=VIEWER_JS, container=True
                 )
+        with gr.Tab("Dokument", elem_id="sv-tab-docs"):
+            web_documents.build_tab(
+                gr,
+                list(engine.documents.values()),
+                engine.choices.municipalities,
+                downloads.folder,
+            )
 
         inputs = [question, state, k, kommun, year, doc]
         outputs = [chat, state, question, csv_button, md_button]
