@@ -81,3 +81,18 @@ def test_compare_terminal_lists_sources(corpus_index: Path, capsys) -> None:
 def test_filter_with_no_match_gives_empty_table(corpus_index: Path, capsys) -> None:
     out = run(capsys, "compare", "--index", str(corpus_index), "--filter", "kommun=Kiruna")
     assert out.strip() == "Inga dokument."
+
+
+def test_listing_commands_do_not_import_torch(corpus_index: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, io, contextlib\nfrom samverkan_qa.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main(['docs', '--index', {str(corpus_index)!r}])\n"
+        f"    main(['compare', '--index', {str(corpus_index)!r}, '--json'])\n"
+        "print(sorted(m for m in ('torch', 'sentence_transformers', 'faiss') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

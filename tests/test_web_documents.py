@@ -9,12 +9,20 @@ from samverkan_qa.web_documents import export, table_for, table_html
 
 def _docs() -> list[Document]:
     docs = [
-        Document("a", "Avtal <script>alert(1)</script>", "a.txt",
-                 "Tyresö kommun och polisen har skrivit under en överenskommelse. "
-                 "Överenskommelsen gäller från 1 januari 2024 till 31 december 2025.\n"),
-        Document("b", "Pressmeddelande", "b.txt",
-                 "Pressmeddelande 2016-12-20\n\nVaxholms kommun och polisen undertecknar en "
-                 "samverkansöverenskommelse som gäller 2017–2018.\n"),
+        Document(
+            "a",
+            "Avtal <script>alert(1)</script>",
+            "a.txt",
+            "Tyresö kommun och polisen har skrivit under en överenskommelse. "
+            "Överenskommelsen gäller från 1 januari 2024 till 31 december 2025.\n",
+        ),
+        Document(
+            "b",
+            "Pressmeddelande",
+            "b.txt",
+            "Pressmeddelande 2016-12-20\n\nVaxholms kommun och polisen undertecknar en "
+            "samverkansöverenskommelse som gäller 2017–2018.\n",
+        ),
     ]
     _annotate(docs)
     return docs

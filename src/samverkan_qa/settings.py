@@ -29,6 +29,12 @@ class Settings:
     batch_size: int = 32
 
     def __post_init__(self) -> None:
+        # Accept str paths from callers; everything downstream works with Path.
+        object.__setattr__(self, "corpus", tuple(Path(p) for p in self.corpus))
+        object.__setattr__(self, "index_dir", Path(self.index_dir))
+        object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+        if self.model_dir is not None:
+            object.__setattr__(self, "model_dir", Path(self.model_dir))
         if self.chunk_tokens < 16 or self.chunk_tokens > 500:
             raise InvalidInputError(f"chunk_tokens must be 16..500, got {self.chunk_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
