@@ -162,13 +162,16 @@ def main() -> int:
     )
     parser.add_argument("--only", help="comma-separated data set names")
     parser.add_argument("--no-latency", action="store_true")
+    parser.add_argument("--chunk-tokens", type=int, default=Settings().chunk_tokens)
+    parser.add_argument("--overlap", type=int, default=Settings().chunk_overlap)
     args = parser.parse_args()
     wanted = set(args.only.split(",")) if args.only else None
     rows = []
     for ds in data_sets(args.shared):
         if wanted and ds.name not in wanted:
             continue
-        settings = _index_for(ds, args.work, Settings())
+        base = Settings(chunk_tokens=args.chunk_tokens, chunk_overlap=args.overlap)
+        settings = _index_for(ds, args.work, base)
         latency = not args.no_latency and ds.name == "corpus+distractors"
         rows.extend(run(ds, settings, latency))
     out = table(rows)

@@ -325,3 +325,22 @@ def test_abstain_features_from_top_hit() -> None:
     )
     assert off_topic.query_coverage == 0.0
     assert should_abstain(off_topic.top_dense, off_topic.top_lexical_norm, off_topic.query_coverage)
+
+
+def test_question_names_are_capitalised_words_after_the_first() -> None:
+    from samverkan_qa.ranking import question_names
+
+    assert question_names("Vilka fokusområden har Haninge?", ANALYZER) == ["haning"]
+    assert question_names("Vad säger Peter Nylind om uthållighet?", ANALYZER) == [
+        "pet",
+        "nylind",
+    ]
+    assert question_names("vilka fokusområden finns?", ANALYZER) == []
+
+
+def test_missing_names_compare_stems_so_genitives_match() -> None:
+    from samverkan_qa.ranking import missing_names
+
+    texts = ["Haninge kommun och polisen har en överenskommelse."]
+    assert missing_names("Hur länge gäller Haninges överenskommelse?", texts, ANALYZER) == []
+    assert missing_names("Vilka fokusområden har Botkyrka?", texts, ANALYZER) == ["botkyrk"]
