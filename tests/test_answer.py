@@ -12,17 +12,20 @@ from samverkan_qa.answer import (
     ABSTAIN_TEXT,
     Answer,
     AnswerConfig,
-    Conversation,
-    Rewrite,
     build_answer,
     bullet_items,
     citation_line,
+    municipalities,
+    sources_csv,
+    sources_markdown,
+)
+from samverkan_qa.conversation import (
+    Conversation,
+    Rewrite,
     conversation_for,
     find_mentions,
     genitive,
     places_named,
-    sources_csv,
-    sources_markdown,
 )
 from samverkan_qa.documents import Chunk, Document, PageSpan
 from samverkan_qa.metadata import extract_facts, facts_to_json
@@ -489,7 +492,7 @@ def test_municipalities_that_are_words_need_a_capital() -> None:
 
 
 def test_conversation_for_knows_indexed_municipalities(haninge: Document) -> None:
-    conversation = conversation_for([haninge])
+    conversation = conversation_for(municipalities(haninge))
     assert "Haninge" in conversation.places
 
 

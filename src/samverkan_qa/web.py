@@ -32,23 +32,25 @@ import numpy as np
 from samverkan_qa import web_documents
 from samverkan_qa.answer import (
     ABSTAIN_TEXT,
-    SEARCHED_LABEL,
     Answer,
-    Conversation,
-    Rewrite,
     Scorer,
     Source,
     build_answer,
-    conversation_for,
     document_date,
     document_kind,
     fact_values,
     municipalities,
-    places_named,
     sentence_scorer,
     source_name,
     sources_csv,
     sources_markdown,
+)
+from samverkan_qa.conversation import (
+    SEARCHED_LABEL,
+    Conversation,
+    Rewrite,
+    conversation_for,
+    places_named,
 )
 from samverkan_qa.documents import Document
 from samverkan_qa.embedding import Embedder, load_embedder
@@ -152,7 +154,8 @@ class Engine:
 
     @cached_property
     def _places(self) -> tuple[str, ...]:
-        return tuple(conversation_for(self.documents.values()).places)
+        places = (m for doc in self.documents.values() for m in municipalities(doc))
+        return tuple(conversation_for(places).places)
 
     def ask(
         self,
