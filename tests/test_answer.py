@@ -15,10 +15,10 @@ from samverkan_qa.answer import (
     build_answer,
     bullet_items,
     citation_line,
-    municipalities,
     sources_csv,
     sources_markdown,
 )
+from samverkan_qa.catalog import municipalities
 from samverkan_qa.conversation import (
     Conversation,
     Rewrite,

@@ -22,10 +22,15 @@ from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any
 
+from samverkan_qa.catalog import (
+    document_date,
+    document_facts,
+    document_kind,
+    municipalities,
+    organisation,
+)
 from samverkan_qa.conversation import SEARCHED_LABEL
 from samverkan_qa.documents import Document
-from samverkan_qa.errors import InvalidInputError
-from samverkan_qa.metadata import Fact, facts_from_json
 from samverkan_qa.retrieval import Hit, SearchResult
 
 log = logging.getLogger(__name__)
@@ -38,65 +43,6 @@ _CSV_FORMULA = re.compile(r"^(?:[=+@\t\r]|-(?!\s))")
 # ---------------------------------------------------------------------------------------------
 # Facts: read defensively, since the facts format belongs to metadata.py
 # ---------------------------------------------------------------------------------------------
-
-
-def document_facts(doc: Document) -> dict[str, list[Fact]]:
-    """The facts metadata.py extracted at indexing time ({} for a malformed record)."""
-    try:
-        return facts_from_json(doc.metadata.get("facts") or {})
-    except InvalidInputError:
-        log.warning("ignoring malformed facts of document %s", doc.doc_id)
-        return {}
-
-
-def fact_values(doc: Document, name: str) -> list[Any]:
-    return [f.value for f in document_facts(doc).get(name, [])]
-
-
-def municipalities(doc: Document) -> list[str]:
-    """Municipalities the document is about, in the order the facts give them."""
-    names = [v for v in fact_values(doc, "municipalities") if isinstance(v, str)]
-    return list(dict.fromkeys(names))
-
-
-# Which of a document's dates a citation shows, most telling first.
-_DATE_ROLE_ORDER = ("published", "signed", "decision", "document", "in_force")
-
-
-def document_date(doc: Document) -> str:
-    """The document's own date (published, signed, decided, ...) as YYYY-MM-DD, or ""."""
-    dates = [v for v in fact_values(doc, "dates") if isinstance(v, Mapping) and v.get("date")]
-    for role in _DATE_ROLE_ORDER:
-        for value in dates:
-            if value.get("role") == role:
-                return str(value["date"])
-    return ""
-
-
-def document_kind(doc: Document) -> str:
-    """What kind of document it is ("pressmeddelande", "lag", ...), else its file kind."""
-    kinds = [v for v in fact_values(doc, "doc_type") if isinstance(v, str)]
-    return kinds[0] if kinds else doc.doc_type
-
-
-# Front-matter keys that name who issued a document.
-_ISSUER_KEYS = ("organisation", "utgivare", "myndighet", "departement", "kommun")
-
-
-def organisation(doc: Document) -> str:
-    """Who the document is from: a stated issuer, else its municipality's kommun party, else
-    the municipality it is about, else ""."""
-    for key in _ISSUER_KEYS:
-        value = doc.metadata.get(key)
-        if isinstance(value, str) and value.strip():
-            return _flat(value)
-    places = municipalities(doc)
-    for party in fact_values(doc, "parties"):
-        if isinstance(party, Mapping) and party.get("kind") == "kommun":
-            name = str(party.get("name", ""))
-            if any(name.startswith(p) for p in places):
-                return name
-    return " och ".join(places[:2])
 
 
 def source_name(doc: Document) -> str:

@@ -36,15 +36,12 @@ from samverkan_qa.answer import (
     Scorer,
     Source,
     build_answer,
-    document_date,
-    document_kind,
-    fact_values,
-    municipalities,
     sentence_scorer,
     source_name,
     sources_csv,
     sources_markdown,
 )
+from samverkan_qa.catalog import document_date, document_kind, fact_values, municipalities
 from samverkan_qa.conversation import (
     SEARCHED_LABEL,
     Conversation,
