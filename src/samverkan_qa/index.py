@@ -304,6 +304,8 @@ def _embed(
 ) -> np.ndarray:
     batch = 64
     parts = []
+    if progress and chunks:
+        progress(0, len(chunks))  # start the clock before the first batch, not after it
     for i in range(0, len(chunks), batch):
         texts = [indexed_text(c, titles[c.doc_id]) for c in chunks[i : i + batch]]
         parts.append(embedder.embed_passages(texts))
