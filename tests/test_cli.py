@@ -153,3 +153,14 @@ def test_python_dash_m_entry_point() -> None:
         [sys.executable, "-m", "samverkan_qa", "--help"], capture_output=True, text=True, check=True
     )
     assert "search" in out.stdout and "index" in out.stdout
+
+
+def test_serve_on_a_taken_port_is_a_one_line_error(capsys) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = run(capsys, "serve", "--port", str(port))
+    assert code == 2 and "Address already in use" in err and err.count("\n") == 1

@@ -31,3 +31,7 @@ class ModelError(SamverkanError):
 
 class MissingExtraError(SamverkanError, ImportError):
     """An optional dependency is not installed."""
+
+
+class ServerError(SamverkanError):
+    """The web server could not start (port taken, address not available)."""

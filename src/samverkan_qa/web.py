@@ -51,7 +51,7 @@ from samverkan_qa.conversation import (
 )
 from samverkan_qa.documents import Document
 from samverkan_qa.embedding import Embedder, load_embedder
-from samverkan_qa.errors import InvalidInputError
+from samverkan_qa.errors import InvalidInputError, ServerError
 from samverkan_qa.index import load_index
 from samverkan_qa.metadata import FieldFilter, parse_filter
 from samverkan_qa.retrieval import MAX_K, RetrievalConfig, Retriever
@@ -842,13 +842,31 @@ def _int(value: Any) -> int:
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Load the index and model, then run the web app until interrupted."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    import gradio as gr
-
+    _check_port(host, port)  # before the model loads: a taken port should fail at once
     engine = Engine.open(settings)
     downloads = Downloads()
     demo = build_app(engine, downloads)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     log.info("serving %s on http://%s:%d", settings.index_dir, host, port)
+    try:
+        _launch(demo, host, port, downloads)
+    except OSError as exc:
+        raise ServerError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+def _check_port(host: str, port: int) -> None:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, port))
+    except OSError as exc:
+        raise ServerError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+def _launch(demo: Any, host: str, port: int, downloads: Downloads) -> None:
+    import gradio as gr
+
     demo.launch(
         server_name=host,
         server_port=port,
