@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from samverkan_qa.catalog import select
+from samverkan_qa.catalog import document_facts
 from samverkan_qa.documents import Chunk, Document
 from samverkan_qa.embedding import Embedder, load_embedder
 from samverkan_qa.errors import InvalidInputError
 from samverkan_qa.index import Index, load_index
-from samverkan_qa.metadata import FieldFilter
+from samverkan_qa.metadata import Fact, FieldFilter, matches
 from samverkan_qa.ranking import AbstainThresholds
 from samverkan_qa.settings import Settings
 
@@ -111,11 +112,16 @@ class Retriever:
     def open(cls, settings: Settings, config: RetrievalConfig | None = None) -> Retriever:
         return cls(load_index(settings.index_dir), load_embedder(settings), config)
 
+    @cached_property
+    def _facts(self) -> dict[str, dict[str, list[Fact]]]:
+        """Parsed once per loaded index: every filtered search reads them all."""
+        return {d: document_facts(doc) for d, doc in self.index.documents.items()}
+
     def allowed_rows(self, filters: list[FieldFilter]) -> np.ndarray | None:
         """Row numbers of chunks whose document passes every filter (None: no filter)."""
         if not filters:
             return None
-        keep = {d.doc_id for d in select(self.index.documents.values(), filters)}
+        keep = {d for d, facts in self._facts.items() if matches(facts, filters, doc_id=d)}
         return np.array([i for i, c in enumerate(self.index.chunks) if c.doc_id in keep], "int64")
 
     def search(
