@@ -1356,20 +1356,23 @@ def _valid_within(facts: Mapping[str, list[Fact]], lo: date, hi: date) -> bool:
     return False
 
 
-def _stated_in_year(facts: Mapping[str, list[Fact]], year: int) -> bool:
+def stated_years(facts: Mapping[str, list[Fact]]) -> set[int]:
+    """Every year a document states: its dates' years and each year of its periods."""
+    years: set[int] = set()
     for f in facts.get("dates", []):
-        if isinstance(f.value, dict) and str(f.value.get("date", "")).startswith(f"{year:04d}-"):
-            return True
+        if isinstance(f.value, dict) and re.match(r"\d{4}-", str(f.value.get("date", ""))):
+            years.add(int(str(f.value["date"])[:4]))
     for f in facts.get("validity", []):
         if not isinstance(f.value, dict):
             continue
         a, b = f.value.get("from"), f.value.get("to")
-        if not (a or b):
-            continue
-        lo, hi = int(str(a or b)[:4]), int(str(b or a)[:4])
-        if lo <= year <= hi:
-            return True
-    return False
+        if a or b:
+            years.update(range(int(str(a or b)[:4]), int(str(b or a)[:4]) + 1))
+    return years
+
+
+def _stated_in_year(facts: Mapping[str, list[Fact]], year: int) -> bool:
+    return year in stated_years(facts)
 
 
 def _one_matches(facts: Mapping[str, list[Fact]], flt: FieldFilter, doc_id: str) -> bool:

@@ -41,7 +41,7 @@ from samverkan_qa.answer import (
     sources_csv,
     sources_markdown,
 )
-from samverkan_qa.catalog import document_date, document_kind, fact_values, municipalities
+from samverkan_qa.catalog import document_date, document_facts, document_kind, municipalities
 from samverkan_qa.conversation import (
     SEARCHED_LABEL,
     Conversation,
@@ -53,7 +53,7 @@ from samverkan_qa.documents import Document
 from samverkan_qa.embedding import Embedder, load_embedder
 from samverkan_qa.errors import InvalidInputError, ServerError
 from samverkan_qa.index import load_index
-from samverkan_qa.metadata import FieldFilter, parse_filter
+from samverkan_qa.metadata import FieldFilter, parse_filter, stated_years
 from samverkan_qa.retrieval import MAX_K, RetrievalConfig, Retriever
 from samverkan_qa.settings import Settings
 
@@ -205,19 +205,8 @@ def document_label(doc: Document) -> str:
 
 
 def document_years(doc: Document) -> set[int]:
-    """Years the document states: its dates and every year of its validity periods (the
-    same years the `år=` filter matches)."""
-    years: set[int] = set()
-    for value in fact_values(doc, "dates"):
-        if isinstance(value, dict) and re.match(r"\d{4}", str(value.get("date", ""))):
-            years.add(int(str(value["date"])[:4]))
-    for value in fact_values(doc, "validity"):
-        if not isinstance(value, dict):
-            continue
-        ends = [int(str(v)[:4]) for v in (value.get("from"), value.get("to")) if v]
-        if ends:
-            years.update(range(min(ends), max(ends) + 1))
-    return years
+    """Years the document states: the same years the `år=` filter matches."""
+    return stated_years(document_facts(doc))
 
 
 def make_filters(kommun: str = ALL, year: str = ALL, doc: str = ALL) -> list[FieldFilter]:
