@@ -141,3 +141,27 @@ def test_corpus_with_no_usable_documents_is_an_error(tmp_path: Path, fake_embedd
     with pytest.raises(InvalidInputError, match="no indexable documents"):
         build_index(settings, fake_embedder)
     assert not (tmp_path / "index").exists()
+
+
+def test_reindex_keeps_facts_of_unchanged_documents_and_reextracts_changed(
+    settings: Settings, small_corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import samverkan_qa.metadata as metadata
+
+    build_index(settings, FakeEmbedder())
+    seen: list[str] = []
+    real = metadata.extract_facts
+
+    def counting(text: str, **kwargs):
+        seen.append(kwargs.get("filename", ""))
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(metadata, "extract_facts", counting)
+    md = small_corpus / "raddningstjanst.md"
+    md.write_text(
+        md.read_text(encoding="utf-8").replace("2024-03-01", "2024-04-01"), encoding="utf-8"
+    )
+    build_index(settings, FakeEmbedder())
+    assert seen == ["raddningstjanst.md"]  # front matter changed; nothing else re-extracted
+    docs = load_index(settings.index_dir).documents
+    assert docs["avtal"].metadata["facts"]["dates"]  # kept from the first build

@@ -190,7 +190,7 @@ def build_index(
         overlap=settings.chunk_overlap,
         max_tokens=embedder.max_tokens - 16,  # room for the "passage: " prompt and specials
     )
-    _annotate(loaded.documents)
+    _annotate(loaded.documents, previous)
     chunks, vectors = _chunks_and_vectors(
         loaded.documents, chunker, embedder, previous, report, progress
     )
@@ -213,12 +213,19 @@ def _check_target(folder: Path) -> None:
         raise InvalidInputError(f"refusing to overwrite {folder}: it is not a samverkan-qa index")
 
 
-def _annotate(documents: list[Document]) -> None:
-    """Attach the facts each document states (dates, parties, period, ...)."""
+def _annotate(documents: list[Document], previous: Index | None = None) -> None:
+    """Attach the facts each document states (dates, parties, period, ...). An unchanged
+    document keeps the facts the previous build extracted (same pipeline version)."""
     from samverkan_qa.metadata import extract_facts, facts_to_json
 
     for doc in documents:
         front = {k: v for k, v in doc.metadata.items() if k != "facts"}
+        old = previous.documents.get(doc.doc_id) if previous else None
+        if old is not None and (old.hash, old.title) == (doc.hash, doc.title):
+            old_front = {k: v for k, v in old.metadata.items() if k != "facts"}
+            if old_front == front:  # front matter dates are facts too
+                doc.metadata["facts"] = old.metadata.get("facts", {})
+                continue
         facts = extract_facts(
             doc.text, title=doc.title, filename=Path(doc.source).name, front_matter=front
         )
