@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import write_pdf
 
 from samverkan_qa.cli import main
 
@@ -79,9 +80,39 @@ def test_search_json_has_every_field(index_dir: Path, capsys) -> None:
     for hit in hits:
         assert hit.keys() >= HIT_KEYS
         assert isinstance(hit["start"], int) and hit["end"] > hit["start"]
-    pdf = [h for h in hits if h["source"].endswith(".pdf")]
-    assert all(isinstance(h["page"], int) for h in pdf)
-    assert all(h["page"] is None for h in hits if not h["source"].endswith(".pdf"))
+
+
+PROTOCOL_PAGES = [
+    "Kommunstyrelsen i Älvby sammanträder om trygghet. Ordföranden öppnar mötet och "
+    "hälsar ledamöterna välkomna till sammanträdet.",
+    "Styrelsen diskuterar budgeten för fritidsgårdarna och beslutar att öka bidraget till "
+    "föreningarna under nästa år.",
+    "Kommundelen Åsa får nya gatlampor längs gångvägen till skolan. Arbetet börjar i augusti "
+    "och ska vara klart före jul.",
+]
+
+
+def test_search_json_gives_a_pdf_hit_its_page(tmp_path: Path, use_fake_embedder, capsys) -> None:
+    corpus = tmp_path / "pdf"
+    corpus.mkdir()
+    write_pdf(corpus / "protokoll.pdf", PROTOCOL_PAGES, header="ÄLVBY KOMMUN", footer="Sida")
+    (corpus / "gator.txt").write_text(
+        "Gatlampor och belysning i Älvby sköts av tekniska kontoret.", encoding="utf-8"
+    )
+    folder = str(tmp_path / "ix")
+    argv = ["index", str(corpus), "--index", folder, "-q", "--chunk-tokens", "30", "--overlap", "0"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    code, out, _ = run(
+        capsys, "search", "nya gatlampor i kommundelen Åsa", "--index", folder, "-k", "2", "--json"
+    )
+    assert code == 0
+    hits = json.loads(out)
+    pdf = [h for h in hits if h["source"].endswith("protokoll.pdf")]
+    assert pdf, hits  # the check below must not run over an empty list
+    assert "gatlampor" in pdf[0]["text"] and "budgeten" not in pdf[0]["text"]
+    assert pdf[0]["page"] == 3
+    assert [h["page"] for h in hits if h["source"].endswith(".txt")] in ([], [None])
 
 
 def test_search_readable_output(index_dir: Path, capsys) -> None:

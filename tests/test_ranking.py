@@ -291,7 +291,7 @@ def test_query_coverage_is_compound_aware() -> None:
     [
         (0.70, 0.05, 0.0, True),  # nothing supports an answer
         (0.80, 0.60, 0.2, True),  # weak cosine, few question words found
-        (0.80, 0.60, 1.0, False),  # weak cosine but all words and a good BM25 score
+        (0.80, 0.60, 1.0, False),  # weak cosine but all the question's words
         (0.85, 0.10, 0.4, False),  # decent cosine with some words
         (0.85, 0.00, 0.0, True),  # decent cosine but not one question word
         (0.92, 0.00, 0.0, False),  # sure cosine (paraphrase)
@@ -302,6 +302,34 @@ def test_should_abstain_clear_cases(
     dense: float, lexical: float, cov: float, abstain: bool
 ) -> None:
     assert should_abstain(dense, lexical, cov) is abstain
+
+
+# Every threshold explicit: the test is about the BM25 gate, not the shipped values.
+WITH_BM25_GATE = AbstainThresholds(
+    min_dense=0.86, sure_dense=0.88, min_coverage=0.4, min_lexical=0.5, min_any_coverage=0.05
+)
+
+
+@pytest.mark.parametrize(
+    ("dense", "lexical", "cov", "abstain"),
+    [
+        (0.80, 0.60, 1.0, False),  # weak cosine, all words and a good BM25 score
+        (0.80, 0.30, 1.0, True),  # weak cosine, all words but a poor BM25 score
+        (0.80, 0.60, 0.2, True),  # a good BM25 score does not make up for missing words
+        (0.87, 0.30, 1.0, False),  # decent cosine: the gate applies to weak cosines only
+    ],
+)
+def test_bm25_score_gates_a_weak_cosine_when_min_lexical_is_set(
+    dense: float, lexical: float, cov: float, abstain: bool
+) -> None:
+    assert should_abstain(dense, lexical, cov, thresholds=WITH_BM25_GATE) is abstain
+    # With min_lexical = 0.0 the BM25 score never changes the decision.
+    ignore_bm25 = AbstainThresholds(
+        min_dense=0.86, sure_dense=0.88, min_coverage=0.4, min_lexical=0.0, min_any_coverage=0.05
+    )
+    assert should_abstain(dense, 0.0, cov, thresholds=ignore_bm25) is should_abstain(
+        dense, 1.0, cov, thresholds=ignore_bm25
+    )
 
 
 def test_abstain_thresholds_are_parameters() -> None:
