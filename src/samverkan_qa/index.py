@@ -198,11 +198,24 @@ def build_index(
         current = {d.doc_id for d in loaded.documents}
         report.removed = sorted(set(previous.documents) - current)
     report.documents, report.chunks = len(loaded.documents), len(chunks)
-    unchanged = previous and not report.new_or_changed and not report.removed
+    unchanged = (
+        previous
+        and not report.new_or_changed
+        and not report.removed
+        and not _lexical_stale(previous)
+    )
     if not unchanged or list(previous.documents) != [d.doc_id for d in loaded.documents]:
         _write_index(settings.index_dir, embedder, chunking, loaded.documents, chunks, vectors)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _lexical_stale(index: Index) -> bool:
+    """The keyword index was written by another analyzer version: rebuild it (the vectors
+    are reused, so this costs seconds, not a re-embedding)."""
+    from samverkan_qa.lexical import FORMAT_VERSION as LEXICAL_FORMAT
+
+    return index.manifest.get("lexical", {}).get("format_version") != LEXICAL_FORMAT
 
 
 def _check_target(folder: Path) -> None:

@@ -5,6 +5,13 @@ The analyzer lowercases, tokenises on word characters (joined forms such as "202
 compounds with a lexicon learned from the indexed texts plus built-in domain parts, and stems
 with the Snowball Swedish stemmer. A compound yields its whole stem and its parts' stems, so
 "överenskommelse" finds "samverkansöverenskommelsen". Queries go through the same analyzer.
+
+Recall aids beside the exact stems:
+- a stem with å/ä/ö/é is also indexed diacritic-folded with a "~" mark ("områd" -> "~omrad"),
+  and a query stem typed without diacritics also looks the marked form up, so "fokusomraden"
+  finds "fokusområden" while exact spellings still score highest;
+- domain synonyms (data/synonyms.json): a question naming one member of a group also
+  searches the other members at `synonym_weight` ("bilbränder" finds "fordonsbränder").
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +33,7 @@ import numpy as np
 import Stemmer
 
 from samverkan_qa.errors import IndexMismatchError, IndexNotFoundError, InvalidInputError
+from samverkan_qa.textfold import FOLD_MARK, fold, folded_term, lookup_forms
 
 
 def _words(text: str) -> list[str]:
@@ -35,7 +45,9 @@ log = logging.getLogger(__name__)
 # bm25s sets its own logger to DEBUG on import and logs every build; keep it quiet.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
-FORMAT_VERSION = 1
+# 2: diacritic-folded "~" stems are indexed beside the exact ones.
+FORMAT_VERSION = 2
+SYNONYMS_VERSION = 1
 META_FILE = "lexical.json"
 BM25_DIR = "bm25"
 
@@ -112,6 +124,18 @@ TOKEN_RE = re.compile(r"\w+(?:[-/.:+]\w+)*")
 PIECE_RE = re.compile(r"\d+|[^\W\d_]+")  # digit runs and letter runs
 
 
+@lru_cache(maxsize=1)
+def load_synonyms() -> tuple[tuple[str, ...], ...]:
+    """The shipped synonym groups (package data), checked for the expected version."""
+    path = resources.files("samverkan_qa") / "data" / "synonyms.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("version") != SYNONYMS_VERSION:
+        raise IndexMismatchError(
+            f"synonyms.json has version {data.get('version')}, expected {SYNONYMS_VERSION}"
+        )
+    return tuple(tuple(str(m).lower() for m in group) for group in data["groups"])
+
+
 class SwedishAnalyzer:
     """Lowercase, tokenise, drop stop words, split compounds, stem (Snowball Swedish).
 
@@ -151,6 +175,7 @@ class SwedishAnalyzer:
         )
         self._terms: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
         self._splits: dict[str, tuple[str, ...]] = {}
+        self._folds: dict[str, tuple[str, ...]] = {}
 
     # ---- construction -------------------------------------------------------------------
 
@@ -173,6 +198,7 @@ class SwedishAnalyzer:
             "tokenizer": TOKEN_RE.pattern,
             "stemmer": f"snowball-swedish (PyStemmer {Stemmer.version()})",
             "stopwords": len(STOPWORDS),
+            "folding": f"NFKD without combining marks, marked {FOLD_MARK!r}",
             "splitter": {
                 "min_part": self.min_part,
                 "min_builtin_part": self.min_builtin_part,
@@ -226,7 +252,18 @@ class SwedishAnalyzer:
             out.append(whole)
             out.extend(parts)
             out.extend(extra)
+            out.extend(self._folded(w))
         return out
+
+    def _folded(self, word: str) -> tuple[str, ...]:
+        """Marked folded forms of a word's stems that carry diacritics (cached per word)."""
+        cached = self._folds.get(word)
+        if cached is None:
+            whole, parts, extra = self._term(word)
+            found = (folded_term(t) for t in (whole, *parts, *extra))
+            cached = tuple(dict.fromkeys(f for f in found if f))
+            self._folds[word] = cached
+        return cached
 
     def stem(self, word: str) -> str:
         return self._stemmer.stemWord(word) if word.isalpha() else word
@@ -245,6 +282,7 @@ class SwedishAnalyzer:
             if len(self._terms) >= CACHE_LIMIT:  # a long-running server sees many new words
                 self._terms.clear()
                 self._splits.clear()
+                self._folds.clear()
             whole = self.stem(word)
             parts: list[str] = []
             extra: list[str] = []
@@ -327,6 +365,11 @@ _PARAMS = {
 }
 
 
+def _contains_run(seq: list[str], run: tuple[str, ...]) -> bool:
+    n = len(run)
+    return any(tuple(seq[i : i + n]) == run for i in range(len(seq) - n + 1))
+
+
 def _keep(piece: str) -> bool:
     return piece not in STOPWORDS and (len(piece) > 1 or piece.isdigit()) and piece != "_"
 
@@ -345,11 +388,18 @@ class LexicalIndex:
         n_docs: int,
         *,
         part_weight: float = 0.5,
+        synonym_weight: float = 0.5,
+        synonyms: Iterable[Iterable[str]] | None = None,
     ) -> None:
         self.analyzer = analyzer
         self._bm25 = bm25
         self.n_docs = n_docs
         self.part_weight = part_weight
+        # A synonym is a weaker match than the word asked for, like a compound part.
+        self.synonym_weight = synonym_weight
+        groups = load_synonyms() if synonyms is None else synonyms
+        self.synonyms = tuple(tuple(g) for g in groups)
+        self._synonym_stems: list[list[tuple[str, ...]]] | None = None
         self._idf: dict[str, float] | None = None
 
     @classmethod
@@ -362,6 +412,7 @@ class LexicalIndex:
         method: str = "lucene",
         part_weight: float = 0.5,
         analyzer: SwedishAnalyzer | None = None,
+        synonyms: Iterable[Iterable[str]] | None = None,
     ) -> LexicalIndex:
         t0 = time.perf_counter()
         analyzer = analyzer or SwedishAnalyzer.learn(texts)
@@ -371,7 +422,7 @@ class LexicalIndex:
             bm25 = bm25s.BM25(k1=k1, b=b, method=method)
             bm25.index(tokens, show_progress=False)
         log.info("lexical index: %d texts in %.2f s", len(texts), time.perf_counter() - t0)
-        return cls(analyzer, bm25, len(texts), part_weight=part_weight)
+        return cls(analyzer, bm25, len(texts), part_weight=part_weight, synonyms=synonyms)
 
     def __len__(self) -> int:
         return self.n_docs
@@ -387,6 +438,8 @@ class LexicalIndex:
                 "b": bm25.b if bm25 else None,
                 "method": bm25.method if bm25 else None,
                 "part_weight": self.part_weight,
+                "synonym_weight": self.synonym_weight,
+                "synonym_groups": len(self.synonyms),
             },
             "n_docs": self.n_docs,
         }
@@ -394,13 +447,55 @@ class LexicalIndex:
     # ---- querying -----------------------------------------------------------------------
 
     def query_terms(self, query: str) -> dict[str, float]:
-        """Stem -> weight for a query (max weight when a stem occurs in several roles)."""
+        """Index term -> weight for a query (max weight when a term occurs in several roles):
+        whole stems 1.0, compound parts `part_weight`, synonyms of a phrase the query names
+        `synonym_weight`; every stem typed without diacritics also finds folded forms."""
+        word_terms = self.analyzer.word_terms(query)
         terms: dict[str, float] = {}
-        for whole, parts in self.analyzer.word_terms(query):
-            terms[whole] = 1.0
+        self._add_terms(terms, word_terms, 1.0)
+        for phrase_terms in self._synonyms_of([whole for whole, _ in word_terms]):
+            self._add_terms(terms, phrase_terms, self.synonym_weight)
+        out: dict[str, float] = {}
+        for term, weight in terms.items():
+            for form in lookup_forms(term):
+                out[form] = max(out.get(form, 0.0), weight)
+        return out
+
+    def _add_terms(
+        self, terms: dict[str, float], word_terms: list[tuple[str, tuple[str, ...]]], w: float
+    ) -> None:
+        for whole, parts in word_terms:
+            terms[whole] = max(terms.get(whole, 0.0), w)
             for p in parts:
-                terms[p] = max(terms.get(p, 0.0), self.part_weight)
-        return terms
+                terms[p] = max(terms.get(p, 0.0), w * self.part_weight)
+
+    def _synonyms_of(self, stems: list[str]) -> list[list[tuple[str, tuple[str, ...]]]]:
+        """Word terms of the other members of every synonym group one of whose members
+        occurs in `stems` as a run of whole stems (compared diacritic-folded)."""
+        if self._synonym_stems is None:
+            self._synonym_stems = [
+                [tuple(self._key(w) for w, _ in self.analyzer.word_terms(m)) for m in group]
+                for group in self.synonyms
+            ]
+        folded = [self._key(s) for s in stems]
+        out = []
+        for group, members in zip(self.synonyms, self._synonym_stems, strict=True):
+            hit = {i for i, m in enumerate(members) if m and _contains_run(folded, m)}
+            if hit:
+                out.extend(
+                    self.analyzer.word_terms(group[i]) for i in range(len(group)) if i not in hit
+                )
+        return out
+
+    def _key(self, stem: str) -> str:
+        """Stem compared for synonyms: stemmed again (Snowball leaves "brandförsvar" from
+        "brandförsvaret" but "brandförsv" from "brandförsvar") and folded."""
+        return fold(self.analyzer.stem(stem))
+
+    def synonym_stems(self, query: str) -> set[str]:
+        """Whole stems of the synonyms a query brings in (for coverage checks)."""
+        stems = [whole for whole, _ in self.analyzer.word_terms(query)]
+        return {whole for terms in self._synonyms_of(stems) for whole, _ in terms}
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every row (float32, zeros when nothing matches)."""
@@ -503,7 +598,8 @@ class LexicalIndex:
         meta = json.loads(path.read_text(encoding="utf-8"))
         if meta.get("format_version") != FORMAT_VERSION:
             raise IndexMismatchError(
-                f"lexical index format {meta.get('format_version')}, expected {FORMAT_VERSION}"
+                f"lexical index format {meta.get('format_version')}, this program reads "
+                f"{FORMAT_VERSION}: rebuild it with `samverkan-qa index`"
             )
         analyzer = SwedishAnalyzer.from_json(meta["analyzer_state"])
         bm25 = None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from samverkan_qa.errors import InvalidInputError
+from samverkan_qa.textfold import lookup_forms
 
 
 def _words(text: str) -> list[str]:
@@ -360,11 +361,16 @@ def coverage(
     total = got = 0.0
     for (whole, parts), w in zip(words, weights, strict=True):
         total += w
-        if whole in stems:
+        if _found(whole, stems):
             got += w
         elif parts:
-            got += w * sum(p in stems for p in parts) / len(parts)
+            got += w * sum(_found(p, stems) for p in parts) / len(parts)
     return got / total if total > 0 else 0.0
+
+
+def _found(stem: str, stems: set[str] | frozenset[str]) -> bool:
+    """A stem is in a text as typed, or (typed without diacritics) in its folded form."""
+    return any(form in stems for form in lookup_forms(stem))
 
 
 def query_coverage(

@@ -1,0 +1,133 @@
+"""Lexical recall aids: diacritic folding, compound parts both ways, domain synonyms."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from samverkan_qa.errors import IndexMismatchError
+from samverkan_qa.lexical import LexicalIndex, SwedishAnalyzer, load_synonyms
+from samverkan_qa.ranking import query_coverage
+from samverkan_qa.textfold import fold, folded_term
+
+DOCS = [
+    "Överenskommelsen har fyra fokusområden: barn och unga, offentlig miljö och hemmiljö.",
+    "Antalet fordonsbränder i Södertälje minskade under året.",
+    "Bostadsinbrotten ökade i villaområdena under sommaren.",
+    "Räddningstjänsten övar med skolan varje höst.",
+    "Kommunen bjuder in till möte om parkering och snöröjning.",
+    "Bränder i fordon anmäls till polisen direkt.",
+]
+
+
+@pytest.fixture(scope="module")
+def index() -> LexicalIndex:
+    return LexicalIndex.build(DOCS)
+
+
+def top(index: LexicalIndex, query: str) -> int | None:
+    hits = index.search(query, 1)
+    return hits[0][0] if hits else None
+
+
+def test_fold_strips_swedish_diacritics() -> None:
+    assert fold("fokusområden") == "fokusomraden"
+    assert fold("Överenskommelse idé") == "Overenskommelse ide"
+    assert folded_term("områd") == "~omrad"
+    assert folded_term("polis") is None  # nothing to fold: no second term
+
+
+def test_query_without_diacritics_finds_the_word_with_them(index: LexicalIndex) -> None:
+    assert top(index, "fokusomraden") == 0
+    assert top(index, "raddningstjansten") == 3
+    assert top(index, "overenskommelsen") == 0
+
+
+def test_exact_spelling_still_matches_exactly(index: LexicalIndex) -> None:
+    analyzer = index.analyzer
+    assert analyzer.stem("fokusområden") in analyzer.analyze(DOCS[0])
+    assert "~fokusomrad" in analyzer.analyze(DOCS[0])
+    # a word typed with diacritics is looked up as typed, never folded
+    assert "~fokusomrad" not in index.query_terms("fokusområden")
+    assert "~fokusomrad" in index.query_terms("fokusomraden")
+
+
+def test_compound_query_finds_its_parts_and_parts_find_compounds() -> None:
+    docs = [
+        "Arbetet mot inbrott i bostad leds av polisen.",
+        "Bostadsinbrott är ett prioriterat område.",
+        "Idrottshallen öppnar i maj.",
+        "En bostad och ett inbrott till, i en annan text om bostad och inbrott.",
+    ]
+    index = LexicalIndex.build(docs, synonyms=())
+    # the parts of a query compound find the loose words ...
+    assert {r for r, _ in index.search("bostadsinbrott", 4)} >= {0, 1}
+    # ... and a loose query word finds the compound that contains it
+    assert 1 in {r for r, _ in index.search("inbrott", 4)}
+    # the exact compound scores above passages with only its parts
+    assert index.search("bostadsinbrott", 1)[0][0] == 1
+
+
+def test_synonym_finds_the_other_member(index: LexicalIndex) -> None:
+    assert top(index, "bilbränder") in (1, 5)
+    assert {r for r, _ in index.search("bilbränder", 3)} >= {1, 5}
+    assert top(index, "inbrott i bostäder") == 2
+    assert 3 in {r for r, _ in index.search("brandförsvaret", 3)}
+    assert 3 not in {
+        r for r, _ in LexicalIndex.build(DOCS, synonyms=()).search("brandförsvaret", 3)
+    }
+
+
+def test_synonyms_weigh_less_than_the_asked_word() -> None:
+    docs = ["Fordonsbränder ökar i länet.", "Bilbränder ökar i länet."]
+    index = LexicalIndex.build(docs, synonyms=[("bilbränder", "fordonsbränder")])
+    hits = index.search("bilbränder", 2)
+    assert [r for r, _ in hits] == [1, 0]
+    assert hits[0][1] > hits[1][1] > 0
+
+
+def test_without_synonyms_no_expansion() -> None:
+    index = LexicalIndex.build(DOCS, synonyms=())
+    assert index.search("bilbränder", 3) == []
+
+
+def test_shipped_synonyms_are_data_with_the_named_groups() -> None:
+    groups = load_synonyms()
+    flat = {m for g in groups for m in g}
+    assert {"fokusområden", "prioriteringar", "fordonsbränder", "bostadsinbrott"} <= flat
+    assert any({"räddningstjänst", "brandförsvarsförbund"} <= set(g) for g in groups)
+
+
+def test_synonym_file_version_is_checked(monkeypatch, tmp_path) -> None:
+    from samverkan_qa import lexical
+
+    class Fake:
+        def __truediv__(self, _: str) -> Fake:
+            return self
+
+        def read_text(self, encoding: str) -> str:
+            return json.dumps({"version": 99, "groups": []})
+
+    lexical.load_synonyms.cache_clear()
+    monkeypatch.setattr(lexical.resources, "files", lambda _: Fake())
+    with pytest.raises(IndexMismatchError, match="version 99"):
+        lexical.load_synonyms()
+    lexical.load_synonyms.cache_clear()
+
+
+def test_coverage_counts_folded_words() -> None:
+    analyzer = SwedishAnalyzer.learn(DOCS)
+    assert query_coverage("fokusomraden", DOCS[0], analyzer) == 1.0
+    assert query_coverage("fokusområden", DOCS[0], analyzer) == 1.0
+    assert query_coverage("snöröjning", DOCS[0], analyzer) == 0.0
+
+
+def test_old_lexical_format_is_refused_with_a_clear_message(tmp_path, index) -> None:
+    index.save(tmp_path)
+    meta_path = tmp_path / "lexical.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["format_version"] = 1
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="rebuild"):
+        LexicalIndex.load(tmp_path)
