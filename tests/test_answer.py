@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from samverkan_qa.answer import (
+from samverkan_qa.answers.compose import (
     ABSTAIN_TEXT,
     Answer,
     AnswerConfig,
@@ -18,8 +18,7 @@ from samverkan_qa.answer import (
     sources_csv,
     sources_markdown,
 )
-from samverkan_qa.catalog import municipalities
-from samverkan_qa.conversation import (
+from samverkan_qa.answers.followup import (
     Conversation,
     Rewrite,
     conversation_for,
@@ -27,6 +26,7 @@ from samverkan_qa.conversation import (
     genitive,
     places_named,
 )
+from samverkan_qa.catalog import municipalities
 from samverkan_qa.documents import Chunk, Document, PageSpan
 from samverkan_qa.metadata import extract_facts, facts_to_json
 from samverkan_qa.retrieval import Hit, SearchResult
@@ -245,7 +245,10 @@ def test_answer_json_has_the_api_shape(haninge: Document) -> None:
         question="Hur länge gäller det?",
     )
     data = answer.to_json()
-    assert set(data) == {"question", "searched", "answer", "abstained", "quotes", "sources", "hits"}
+    assert set(data) == {
+        "question", "searched", "followup", "kind", "answer", "abstained",
+        "citations", "table", "quotes", "sources", "hits",
+    }  # fmt: skip
     assert data["hits"][0]["answer_spans"][0]["text"] == VALID_TO
     assert data["sources"][0]["citation"].startswith("”Överenskommelse")
 

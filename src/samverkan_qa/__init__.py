@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 __all__ = [
+    "Answer",
+    "Assistant",
     "Retriever",
     "RetrievalConfig",
     "Settings",
@@ -18,12 +20,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from samverkan_qa.answers import Answer, Assistant
     from samverkan_qa.errors import SamverkanError
     from samverkan_qa.index import build_index, load_index
     from samverkan_qa.retrieval import RetrievalConfig, Retriever
     from samverkan_qa.settings import Settings
 
 _HOMES = {
+    "Answer": "samverkan_qa.answers.compose",
+    "Assistant": "samverkan_qa.answers.assistant",
     "Retriever": "samverkan_qa.retrieval",
     "RetrievalConfig": "samverkan_qa.retrieval",
     "Settings": "samverkan_qa.settings",

@@ -162,8 +162,10 @@ def _marked(hit: Any) -> str:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from samverkan_qa.evaluate import read_questions, score
+    from samverkan_qa.evaluate import is_answer_file, read_questions, score
 
+    if is_answer_file(Path(args.file)):
+        return _eval_answers(args)
     questions = read_questions(Path(args.file))
     results = _retriever(args).search_many([q.question for q in questions], 10)
     report = score(questions, [(r.hits, r.abstained) for r in results])
@@ -177,6 +179,118 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"abstained, unanswerable  {report.abstained_unanswerable:.3f}")
     print(f"abstained, answerable    {report.abstained_answerable:.3f}")
     return 0
+
+
+def _eval_answers(args: argparse.Namespace) -> int:
+    from samverkan_qa.evaluate import read_answer_questions, score_answers
+
+    questions = read_answer_questions(Path(args.file))
+    assistant = _assistant(args)
+    answers = []
+    for q in questions:
+        answer = assistant.ask(q.question, list(q.history))
+        answers.append((answer.text, answer.abstained))
+    report = score_answers(questions, answers)
+    if args.json:
+        _emit(report.to_dict())
+        return 0
+    print(f"{args.file}: {report.questions} questions ({report.unanswerable} unanswerable)")
+    print(f"answer-correct           {report.answer_correct:.3f}")
+    print(f"group recall             {report.group_recall:.3f}")
+    if report.abstained_unanswerable is not None:
+        print(f"abstained, unanswerable  {report.abstained_unanswerable:.3f}")
+    print(f"abstained, answerable    {report.abstained_answerable:.3f}")
+    print(f"median answer chars      {report.median_chars:.0f}")
+    return 0
+
+
+# --- ask ---------------------------------------------------------------------------------
+
+
+def _assistant(args: argparse.Namespace) -> Any:
+    from samverkan_qa.answers.assistant import Assistant
+    from samverkan_qa.retrieval import RetrievalConfig
+
+    return Assistant.open(_settings(args), RetrievalConfig(mode=args.mode))
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    if args.queries:
+        return _ask_batch(args)
+    if args.question is None:
+        raise _usage("give a question, or --queries FILE.jsonl")
+    filters = _filters(args)
+    answer = _assistant(args).ask(args.question, args.history or [], filters, args.k)
+    if args.json:
+        _emit(answer.to_json())
+    else:
+        _print_answer(answer)
+    return 0
+
+
+def _ask_batch(args: argparse.Namespace) -> int:
+    """One output line per input line, written as each question is answered."""
+    from samverkan_qa.errors import SamverkanError as LibraryError
+
+    rows = _query_rows(Path(args.queries))
+    filters = _filters(args)
+    assistant = _assistant(args)
+    for qid, question, history in rows:
+        try:
+            data = assistant.ask(question, history, filters, args.k).to_json()
+        except LibraryError as exc:
+            data = {"question": question, "error": str(exc)}
+        if args.json:
+            _emit({"id": qid, **data})
+        else:
+            print(f"# {qid}: {question}")
+            print(data.get("answer") or f"fel: {data.get('error')}")
+            print()
+        sys.stdout.flush()
+    return 0
+
+
+def _query_rows(path: Path) -> list[tuple[str, str, list[str]]]:
+    """(id, question, history) per line of a JSONL file of {id, question, history?}."""
+    if not path.is_file():
+        raise _usage(f"question file not found: {path}")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise _usage(f"{path} is not UTF-8 text") from None
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            question = row["question"]
+            history = row.get("history") or []
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+            raise _usage(f'{path} line {number}: expected {{"id", "question"}}') from None
+        if not isinstance(question, str):
+            raise _usage(f"{path} line {number}: question must be a string")
+        if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+            raise _usage(f"{path} line {number}: history must be a list of strings")
+        rows.append((str(row.get("id", number)), question, history))
+    return rows
+
+
+def _print_answer(answer: Any) -> None:
+    if answer.rewritten:
+        print(f"Sökte på: {answer.searched}")
+    print(textwrap.fill(answer.text, 96))
+    for row in answer.table:
+        print("  " + " | ".join(f"{k}: {v}" for k, v in row.items()))
+    if answer.abstained and answer.sources:
+        print("\nNärmaste passager (matchar inte frågan):")
+    elif answer.sources:
+        print("\nKällor:")
+    for source in answer.sources:
+        mark = "*" if source.cited else " "
+        print(f"{mark}[{source.number}] {source.citation}")
+        hit = source.hit
+        print(f"     tecken {hit.chunk.start}–{hit.chunk.end}")
 
 
 # --- docs and compare ------------------------------------------------------------------
@@ -289,8 +403,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("eval", parents=[common, ranked], help="hit@1, hit@5, MRR@10")
-    p.add_argument("file", help="JSONL questions with any_of or doc_ids")
+    p = sub.add_parser("ask", parents=[common, ranked], help="a short cited answer")
+    p.add_argument("question", nargs="?", help="the question, in Swedish (or English)")
+    p.add_argument("-k", type=int, default=5, help="number of passages (default: 5)")
+    p.add_argument(
+        "--history",
+        action="append",
+        metavar="QUESTION",
+        help="an earlier question of the conversation, oldest first (repeatable)",
+    )
+    p.add_argument(
+        "--queries", help="JSONL file of {id, question, history?}: one JSON line out per line"
+    )
+    p.add_argument(
+        "--filter",
+        action="append",
+        metavar="KEY=VALUE",
+        help="kommun=, giltig=, år=, typ=, part=, doc= (repeatable)",
+    )
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser(
+        "eval", parents=[common, ranked], help="hit@1, hit@5, MRR@10 or answer-correct"
+    )
+    p.add_argument(
+        "file",
+        help="JSONL questions with any_of or doc_ids (passages), or must/abstain (answers)",
+    )
     p.set_defaults(func=cmd_eval)
 
     listing = argparse.ArgumentParser(add_help=False)

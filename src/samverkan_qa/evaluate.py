@@ -109,3 +109,153 @@ def score(questions: list[Question], results: list[tuple[list[Any], bool]]) -> E
 
 def _share(count: float, total: int) -> float:
     return round(count / total, 4) if total else 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Answer-level evaluation: is the answer a user reads right?
+# ---------------------------------------------------------------------------------------------
+
+DEFAULT_MAX_CHARS = 500
+
+
+@dataclass(frozen=True)
+class AnswerQuestion:
+    """{id, question, history?, must?, max_chars?, abstain?}: every `must` group (a list of
+    alternatives) must appear in the answer, within `max_chars`; `abstain` marks a question
+    the documents cannot answer."""
+
+    qid: str
+    question: str
+    history: tuple[str, ...] = ()
+    must: tuple[tuple[str, ...], ...] = ()
+    max_chars: int = DEFAULT_MAX_CHARS
+    abstain: bool = False
+
+
+def is_answer_file(path: Path) -> bool:
+    """True when the file's first record is an answer question (has must or abstain)."""
+    for line in _read_lines(path):
+        if line.strip():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                return False
+            return isinstance(row, dict) and ("must" in row or "abstain" in row)
+    return False
+
+
+def _read_lines(path: Path) -> list[str]:
+    if not path.is_file():
+        raise CorpusNotFoundError(f"question file not found: {path}")
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"{path} is not UTF-8 text: {exc.reason}") from None
+
+
+def read_answer_questions(path: Path) -> list[AnswerQuestion]:
+    out = []
+    for number, line in enumerate(_read_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            must = tuple(tuple(str(a) for a in group) for group in row.get("must") or ())
+            history = row.get("history") or []
+            if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+                raise TypeError("history must be a list of strings")
+            out.append(
+                AnswerQuestion(
+                    qid=str(row.get("id", number)),
+                    question=str(row["question"]),
+                    history=tuple(history),
+                    must=must,
+                    max_chars=int(row.get("max_chars") or DEFAULT_MAX_CHARS),
+                    abstain=bool(row.get("abstain", False)),
+                )
+            )
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InvalidInputError(
+                f"{path} line {number}: not an answer question ({exc})"
+            ) from None
+    return out
+
+
+def _loose(text: str) -> str:
+    """Case- and whitespace-insensitive, with – and - alike (as the eval README says)."""
+    return re.sub(r"\s+", " ", text.replace("–", "-").replace("—", "-")).strip().casefold()
+
+
+def groups_found(question: AnswerQuestion, answer: str) -> int:
+    text = _loose(answer)
+    return sum(1 for group in question.must if any(_loose(a) in text for a in group))
+
+
+def answer_correct(question: AnswerQuestion, answer: str, abstained: bool) -> bool:
+    if question.abstain:
+        return abstained
+    return (
+        not abstained
+        and len(answer) <= question.max_chars
+        and groups_found(question, answer) == len(question.must)
+    )
+
+
+@dataclass
+class AnswerReport:
+    questions: int
+    answerable: int
+    unanswerable: int
+    answer_correct: float  # answerable questions answered right
+    group_recall: float  # share of all must-groups found, over answerable questions
+    abstained_unanswerable: float | None
+    abstained_answerable: float
+    median_chars: float  # median length of the answers given (not abstentions)
+    wrong: list[str]  # ids of the answerable questions answered wrong, and unanswerable answered
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def score_answers(questions: list[AnswerQuestion], answers: list[tuple[str, bool]]) -> AnswerReport:
+    """`answers[i]` is (answer text, abstained) for `questions[i]`."""
+    correct = groups = total_groups = wrong_abstain = right_abstain = 0
+    lengths: list[int] = []
+    wrong: list[str] = []
+    for q, (text, abstained) in zip(questions, answers, strict=True):
+        if not abstained:
+            lengths.append(len(text))
+        if q.abstain:
+            right_abstain += int(abstained)
+            if not abstained:
+                wrong.append(q.qid)
+            continue
+        ok = answer_correct(q, text, abstained)
+        correct += int(ok)
+        wrong_abstain += int(abstained)
+        groups += 0 if abstained else groups_found(q, text)
+        total_groups += len(q.must)
+        if not ok:
+            wrong.append(q.qid)
+    unanswerable = sum(1 for q in questions if q.abstain)
+    answerable = len(questions) - unanswerable
+    lengths.sort()
+    mid = len(lengths) // 2
+    median = (
+        0.0
+        if not lengths
+        else float(lengths[mid])
+        if len(lengths) % 2
+        else (lengths[mid - 1] + lengths[mid]) / 2
+    )
+    return AnswerReport(
+        questions=len(questions),
+        answerable=answerable,
+        unanswerable=unanswerable,
+        answer_correct=_share(correct, answerable),
+        group_recall=_share(groups, total_groups),
+        abstained_unanswerable=right_abstain / unanswerable if unanswerable else None,
+        abstained_answerable=_share(wrong_abstain, answerable),
+        median_chars=median,
+        wrong=wrong,
+    )

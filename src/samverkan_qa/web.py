@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from samverkan_qa import web_documents
-from samverkan_qa.answer import (
+from samverkan_qa.answers.compose import (
     ABSTAIN_TEXT,
     Answer,
     Scorer,
@@ -41,14 +41,14 @@ from samverkan_qa.answer import (
     sources_csv,
     sources_markdown,
 )
-from samverkan_qa.catalog import document_date, document_facts, document_kind, municipalities
-from samverkan_qa.conversation import (
+from samverkan_qa.answers.followup import (
     SEARCHED_LABEL,
     Conversation,
     Rewrite,
     conversation_for,
     places_named,
 )
+from samverkan_qa.catalog import document_date, document_facts, document_kind, municipalities
 from samverkan_qa.documents import Document
 from samverkan_qa.embedding import Embedder, load_embedder
 from samverkan_qa.errors import InvalidInputError, ServerError

@@ -18,10 +18,11 @@ import io
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Any
 
+from samverkan_qa.answers.followup import SEARCHED_LABEL
 from samverkan_qa.catalog import (
     document_date,
     document_facts,
@@ -29,7 +30,6 @@ from samverkan_qa.catalog import (
     municipalities,
     organisation,
 )
-from samverkan_qa.conversation import SEARCHED_LABEL
 from samverkan_qa.documents import Document
 from samverkan_qa.retrieval import Hit, SearchResult
 
@@ -108,12 +108,14 @@ class Quote:
     start: int
     end: int
     items: tuple[Quote, ...] = ()
+    section: str = ""  # the law paragraph ("4 §") the quote belongs to
 
     @property
     def display(self) -> str:
+        text = f"{self.section}: {self.text}" if self.section else self.text
         if not self.items:
-            return self.text
-        return f"{self.text} {'; '.join(i.text for i in self.items)}"
+            return text
+        return f"{text} {'; '.join(i.text for i in self.items)}"
 
 
 @dataclass(frozen=True)
@@ -129,23 +131,59 @@ class Source:
 
 @dataclass
 class Answer:
+    """A cited answer. `kind` is the kind of answer the question asked for (analysis.KINDS);
+    `table` holds the rows of an answer across documents (a comparison or a list)."""
+
     question: str
     searched: str
     text: str
     quotes: list[Quote]
     sources: list[Source]
     abstained: bool
+    kind: str = ""
+    table: list[dict[str, str]] = field(default_factory=list)
+    followup: bool = False
 
     @property
     def rewritten(self) -> bool:
         return _flat(self.searched) != _flat(self.question)
 
+    @property
+    def citations(self) -> list[dict[str, Any]]:
+        """Each quoted range (list items too) with its source number, document and page."""
+        by_number = {s.number: s for s in self.sources}
+        out = []
+        for quote in self.quotes:
+            for q in (quote, *quote.items):
+                source = by_number.get(q.source)
+                if source is None:
+                    continue
+                doc = source.hit.document
+                out.append(
+                    {
+                        "number": q.source,
+                        "doc_id": q.doc_id,
+                        "title": _flat(doc.title),
+                        "source": doc.source,
+                        "page": doc.page_at(q.start) if doc.pages else None,
+                        "section": q.section or None,
+                        "start": q.start,
+                        "end": q.end,
+                        "text": q.text,
+                    }
+                )
+        return out
+
     def to_json(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "searched": self.searched,
+            "followup": self.followup,
+            "kind": self.kind,
             "answer": self.text,
             "abstained": self.abstained,
+            "citations": self.citations,
+            "table": self.table,
             "quotes": [_quote_json(q) for q in self.quotes],
             "sources": [
                 {

@@ -1,0 +1,241 @@
+"""Question analysis: what kind of answer a question asks for, about which fact, where and when.
+
+Rule-based and deterministic. The words that name a fact ("fokusområden", "prioriteringar",
+"parter", "aktörer", ...) live in `lexicon.json` beside this file; matching is on lower-cased,
+diacritic-folded text, so "vilka fokusomraden har haninge" reads like the written form.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from samverkan_qa.metadata import AMBIGUOUS_MUNICIPALITIES, MUNICIPALITIES
+
+# Answer kinds, most specific first: the first whose cue matches is the question's kind.
+KINDS: tuple[str, ...] = (
+    "comparison",
+    "aggregate",
+    "identifier",
+    "person",
+    "frequency",
+    "amount",
+    "count",
+    "period",
+    "date",
+    "reason",
+    "list",
+    "yesno",
+    "other",
+)
+
+# Folded text (no å/ä/ö), so the patterns hold for questions typed without them.
+_KIND_CUES: dict[str, str] = {
+    "comparison": r"\b(jamfor\w*|skillnad\w*|skiljer|compare\w*|difference\w*)\b",
+    "identifier": (
+        r"\b(diarienummer\w*|dnr|arendenummer\w*|telefon\w*|tfn|tel|e-?post\w*|mejl\w*|"
+        r"mail\w*|email\w*|phone\w*|diary number|case number|reference number)\b"
+    ),
+    "person": r"\b(vem|vems|vilken person|vilka personer|who|whom|whose)\b",
+    "frequency": r"\b(hur ofta|hur manga ganger|how often)\b",
+    "amount": (
+        r"\b(vad kostar|vad kostade|hur mycket (pengar|kostar|kostade)|kostnad\w*|budget\w*|"
+        r"kronor|how much|cost\w*|price)\b"
+    ),
+    "count": r"\b(hur manga|antal|antalet|how many|number of)\b",
+    "period": (
+        r"\b(hur lange|giltighetstid|avtalsperiod|period|perioden|lopt?id|how long|until when|"
+        r"till nar)\b"
+    ),
+    "date": (
+        r"\b(nar|vilket ar|vilket datum|vilken dag|fran vilket datum|sedan nar|fran nar|"
+        r"when|what date|which date|what year|which year)\b"
+    ),
+    "reason": r"\b(varfor|syfte\w*|mal(et)?|why|purpose|aim)\b",
+    "list": r"\b(vilka|vad for|which|what are)\b",
+    "yesno": (
+        r"^(far|ska|skall|finns|kan|maste|ar|har|galler|behover|does|do|is|are|can|must|"
+        r"should|has|have)\b"
+    ),
+}
+_KIND_RE = {kind: re.compile(cue) for kind, cue in _KIND_CUES.items()}
+
+_IDENTIFIER_TYPES = (
+    ("email", re.compile(r"\b(e-?post\w*|mejl\w*|mail\w*|email\w*)\b")),
+    ("phone", re.compile(r"\b(telefon\w*|tfn|tel|phone\w*)\b")),
+    ("diary_number", re.compile(r"\b(diarienummer\w*|dnr|arendenummer\w*|diary|case|reference)\b")),
+)
+
+# Fields a fact can answer, with the answer kinds for which a fact is the answer.
+FIELD_KINDS: dict[str, frozenset[str]] = {
+    "places": frozenset({"list", "other", "aggregate", "comparison"}),
+    "priority_areas": frozenset({"list", "other", "count", "aggregate", "comparison"}),
+    "parties": frozenset({"list", "other", "person", "count", "aggregate", "comparison"}),
+    "signed": frozenset({"date"}),
+    "validity": frozenset({"date", "period", "aggregate", "comparison"}),
+    "diary_number": frozenset({"identifier", "other"}),
+}
+
+_YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+_WORD_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+_PRONOUN_RE = re.compile(r"\b(han|hon|hen|honom|henne|hans|hennes|he|she|him|her)\b", re.I)
+
+
+def fold(text: str) -> str:
+    """Lower-case without diacritics: "Södertälje" -> "sodertalje". Same length as `text`
+    for Swedish letters, so offsets found in the folded text hold in the original."""
+    out = []
+    for ch in text.lower():
+        base = unicodedata.normalize("NFD", ch)[0]
+        out.append(base if base.isalpha() else ch)
+    return "".join(out)
+
+
+@cache
+def lexicon() -> dict[str, Any]:
+    """The cue words of `lexicon.json`, folded."""
+    raw = json.loads(resources.files(__package__).joinpath("lexicon.json").read_text("utf-8"))
+    if raw.get("version") != 1:
+        raise ValueError(f"answers/lexicon.json: unsupported version {raw.get('version')!r}")
+
+    def folded(words: list[str]) -> tuple[str, ...]:
+        return tuple(fold(w) for w in words)
+
+    return {
+        "fields": {k: folded(v) for k, v in raw["fields"].items()},
+        "party_kinds": {k: folded(v) for k, v in raw["party_kinds"].items()},
+        "aggregate_subjects": {k: folded(v) for k, v in raw["aggregate_subjects"].items()},
+        "english": frozenset(fold(w) for w in raw["english"]),
+    }
+
+
+def _has_cue(folded: str, cues: tuple[str, ...]) -> bool:
+    """A cue matches at a word start (so "parter" finds "parterna", not "motparter")."""
+    return any(re.search(rf"(?<!\w){re.escape(c)}", folded) for c in cues)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What a question asks for.
+
+    kind: one of KINDS; identifier: "email", "phone" or "diary_number" for that kind;
+    field: the fact field that can answer it (FIELD_KINDS), if any; municipalities: those
+    named (canonical spelling); years: those named; party_kinds: organisations the question
+    names by kind ("polis", "räddningstjänst"); subject: for an aggregate, "municipalities"
+    or "documents"; english: the question reads as English.
+    """
+
+    question: str
+    kind: str
+    identifier: str = ""
+    field: str = ""
+    municipalities: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+    party_kinds: tuple[str, ...] = ()
+    subject: str = ""
+    english: bool = False
+    refers_to_person: bool = False
+    words: tuple[str, ...] = ()
+
+    @property
+    def fact_answerable(self) -> bool:
+        return bool(self.field) and self.kind in FIELD_KINDS.get(self.field, frozenset())
+
+
+def analyse(question: str, places: tuple[str, ...] = ()) -> Analysis:
+    """Analyse `question`. `places` are extra municipality spellings to recognise (the index's)."""
+    folded = fold(" ".join(question.split()))
+    kind = question_kind(folded)
+    lex = lexicon()
+    field_name = next((f for f, cues in lex["fields"].items() if _has_cue(folded, cues)), "")
+    subject = ""
+    if kind in ("aggregate", "list"):
+        subject = _aggregate_subject(folded, lex["aggregate_subjects"])
+        if subject and kind == "list":
+            kind = "aggregate"
+    if kind == "aggregate" and not subject:
+        kind = "list"
+    if field_name == "parties" and kind == "person" and re.search(r"\bvem\b.*\bchef", folded):
+        field_name = ""  # "Vem är chef …" asks for a person, not the parties
+    identifier = ""
+    if kind == "identifier":
+        identifier = next((name for name, rx in _IDENTIFIER_TYPES if rx.search(folded)), "")
+        if identifier == "diary_number":
+            field_name = "diary_number"
+    words = tuple(_WORD_RE.findall(folded))
+    return Analysis(
+        question=question,
+        kind=kind,
+        identifier=identifier,
+        field=field_name,
+        municipalities=tuple(named_municipalities(question, places)),
+        years=tuple(sorted({int(y) for y in _YEAR_RE.findall(question)})),
+        party_kinds=tuple(k for k, cues in lex["party_kinds"].items() if _has_cue(folded, cues)),
+        subject=subject,
+        english=is_english(words),
+        refers_to_person=bool(_PRONOUN_RE.search(question)),
+        words=words,
+    )
+
+
+# Kinds named by a topic word anywhere in the question ("… och vad kostar det?").
+_ANYWHERE = ("comparison", "identifier", "amount", "frequency")
+
+
+def question_kind(folded: str) -> str:
+    """The kind of answer asked for, from folded question text: a comparison, identifier,
+    amount or frequency cue anywhere, else the earliest question word ("Vem … när …?" asks
+    for a person)."""
+    for kind in _ANYWHERE:
+        if _KIND_RE[kind].search(folded):
+            return kind
+    found = []
+    for order, kind in enumerate(KINDS):
+        rx = _KIND_RE.get(kind)
+        m = rx.search(folded) if rx is not None and kind not in _ANYWHERE else None
+        if m:
+            found.append((m.start(), order, kind))
+    return min(found)[2] if found else "other"
+
+
+def _aggregate_subject(folded: str, subjects: dict[str, tuple[str, ...]]) -> str:
+    """ "Vilka kommuner …", "Vilka avtal gällde 2024?": a question across documents."""
+    for subject, cues in subjects.items():
+        alternatives = "|".join(re.escape(c) for c in cues)
+        if re.search(rf"\b(vilka|which|what|hur manga|how many)\s+({alternatives})\b", folded):
+            return subject
+    return ""
+
+
+def is_english(words: tuple[str, ...]) -> bool:
+    """At least two English function words and no Swedish letters' absence tells us much, so
+    count English cue words against the question's length."""
+    if not words:
+        return False
+    hits = sum(1 for w in words if w in lexicon()["english"])
+    return hits >= 2 and hits / len(words) >= 0.3
+
+
+@cache
+def _municipality_pattern(extra: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, str]]:
+    names = {fold(m): m for m in MUNICIPALITIES if m not in AMBIGUOUS_MUNICIPALITIES}
+    names.update({fold(m): m for m in extra})
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n)))
+    return re.compile(rf"(?<!\w)({alternatives})s?(?!\w)"), names
+
+
+def named_municipalities(text: str, extra: tuple[str, ...] = ()) -> list[str]:
+    """Municipalities named in `text`, in any case and with or without å/ä/ö, genitive too.
+    Names that are also ordinary words ("Mark", "Vara") count only as "X kommun"."""
+    pattern, names = _municipality_pattern(tuple(sorted(extra)))
+    folded = fold(text)
+    found = [names[m.group(1)] for m in pattern.finditer(folded)]
+    for name in AMBIGUOUS_MUNICIPALITIES:
+        if re.search(rf"\b{re.escape(fold(name))}s? (kommun|stad)\b", folded):
+            found.append(name)
+    return list(dict.fromkeys(found))

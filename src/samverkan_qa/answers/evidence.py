@@ -1,0 +1,173 @@
+"""Does a sentence hold the kind of answer a question asks for, and what structure is around it.
+
+`has_evidence` decides, per answer kind, whether a sentence contains a date, a count of the
+asked-for thing, an amount of money, a frequency, a person's name, an e-mail address, a phone
+or diary number. `list_items`, `section_label` and `is_heading` read the text around a quote:
+the items a list intro announces, the § a law's paragraph sits under, and headings (context,
+never a quote).
+"""
+
+from __future__ import annotations
+
+import re
+
+from samverkan_qa.answers.analysis import Analysis, fold
+
+_MONTHS = "januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december"
+DATE_RE = re.compile(
+    rf"(?<!\d)(?:(?:19|20)\d\d-[01]\d-[0-3]\d|\d{{1,2}}\s+(?:{_MONTHS})(?:\s+(?:19|20)\d\d)?|"
+    rf"(?:19|20)\d\d)(?!\d)",
+    re.IGNORECASE,
+)
+_NUMBER_WORDS = (
+    "en|ett|två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|tjugo|trettio|hundra|tusen|"
+    "one|two|three|four|five|six|seven|eight|nine|ten"
+)
+_NUMBER = rf"(?:\d[\d\s.,]*\d|\d|{_NUMBER_WORDS})"
+AMOUNT_RE = re.compile(
+    rf"{_NUMBER}\s*(?:kr\b|kronor|sek\b|mkr|mnkr|tkr|miljon\w*|miljard\w*|euro|€|\$)|"
+    r"\b(?:kostnadsfri\w*|avgiftsfri\w*|utan kostnad|kostar|finansier\w*)\b",
+    re.IGNORECASE,
+)
+FREQUENCY_RE = re.compile(
+    r"\b(?:varje|varannan|vartannat|vart\s+\w+\s+år|\w+\s+gång\w*\s+(?:per|om|i|varje)|"
+    r"per\s+(?:år|månad|vecka|kvartal|termin)|årlig\w*|månatlig\w*|veckovis|dagligen|"
+    r"kvartalsvis|regelbundet|löpande|minst\s+\w+\s+(?:gång\w*|år))\b",
+    re.IGNORECASE,
+)
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE_RE = re.compile(r"(?<![\w-])(?:\+46\s?|0)\d{1,3}[-\s]?\d{2,3}(?:[\s-]?\d{2,3}){1,3}(?!\d)")
+DIARY_RE = re.compile(
+    r"\b(?:[A-ZÅÄÖ]{1,6}[\s-]?)?(?:19|20)\d\d/\d+(?:[.:]\d+)*\b|\b[Dd]nr\.?\s*\S+"
+)
+# Two capitalised words in a row, not at a sentence start: a person's name.
+PERSON_RE = re.compile(
+    r"(?<![.!?]\s)(?<!^)\b[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?"
+    r"\s+[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?\b"
+)
+_COUNT_NOUN_RE = re.compile(r"\b(?:hur\s+manga|antal(?:et)?\s+(?:av\s+)?|how\s+many)\s+(\w+)")
+_NUMBER_TOKEN_RE = re.compile(rf"^{_NUMBER}$", re.IGNORECASE)
+
+# Kinds that need their evidence in the quoted text, else the answer is "no support".
+EVIDENCE_KINDS = frozenset({"date", "period", "count", "amount", "frequency", "identifier"})
+# Kinds whose answer is one precise thing: one sentence, not two.
+PRECISE_KINDS = EVIDENCE_KINDS | {"person"}
+_ORGANISATION_RE = re.compile(
+    r"\b\w*(?:kommun|polis|myndighet|styrelse|nämnd|förbund|räddningstjänst|regering|"
+    r"länsstyrelse|förvaltning|direktör|chef)\w*\b",
+    re.IGNORECASE,
+)
+
+
+def has_evidence(analysis: Analysis, sentence: str) -> bool:
+    """True when `sentence` holds the kind of answer `analysis` asks for (always true for
+    kinds that need no particular evidence: lists, yes/no, reasons, ...)."""
+    kind = analysis.kind
+    if kind in ("date", "period"):
+        return bool(DATE_RE.search(sentence))
+    if kind == "amount":
+        return bool(AMOUNT_RE.search(sentence))
+    if kind == "frequency":
+        return bool(FREQUENCY_RE.search(sentence))
+    if kind == "count":
+        return counts(analysis, sentence)
+    if kind == "identifier":
+        rx = {"email": EMAIL_RE, "phone": PHONE_RE}.get(analysis.identifier, DIARY_RE)
+        return bool(rx.search(sentence))
+    if kind == "person":
+        return bool(PERSON_RE.search(sentence) or _ORGANISATION_RE.search(sentence))
+    return True
+
+
+def counts(analysis: Analysis, sentence: str) -> bool:
+    """A number right before the counted noun ("fyra fokusområden" for "Hur många
+    fokusområden …?"); a number anywhere when the question names no noun."""
+    m = _COUNT_NOUN_RE.search(fold(analysis.question))
+    words = re.findall(r"[^\W_]+(?:[.,]\d+)?", sentence)
+    if not m:
+        return any(_NUMBER_TOKEN_RE.match(w) and not DATE_RE.fullmatch(w) for w in words)
+    noun = _stem(m.group(1))
+    for i, word in enumerate(words):
+        if _stem(fold(word)) != noun:
+            continue
+        before = words[max(0, i - 3) : i]
+        if any(_NUMBER_TOKEN_RE.match(w) and not DATE_RE.fullmatch(w) for w in before):
+            return True
+    return False
+
+
+def _stem(word: str) -> str:
+    """Compare nouns by their first letters: "fokusomraden" ~ "fokusomrade"."""
+    return word[: max(4, min(len(word), 8))]
+
+
+# ---------------------------------------------------------------------------------------------
+# Structure around a quote
+# ---------------------------------------------------------------------------------------------
+
+_HEADING_RE = re.compile(r"^\s*#{1,6}\s")
+_ITEM_RE = re.compile(
+    r"[ \t]*(?:[•\-–*·▪●◦]|\(?\d{1,2}[.)]|\(?[a-h][.)])[ \t]+(?P<item>\S[^\n]*?)[ \t]*"
+)
+_SECTION_RE = re.compile(r"^[#\s]*(?P<label>\d+\s?[a-z]?\s?§)\s*$", re.MULTILINE)
+MAX_ITEM_CHARS = 300
+
+
+def is_heading(text: str, start: int, end: int) -> bool:
+    """A Markdown heading, or a short line standing alone without a full stop (a title)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    if _HEADING_RE.match(text, line_start):
+        return True
+    sentence = text[start:end].strip()
+    if not sentence or sentence[-1] in '.:!?;,)»”"' or re.search(r"[\d@,]", sentence):
+        return False  # a sentence, a list intro, or a line of contact details
+    alone_before = start == 0 or text[line_start:start].strip() == ""
+    line_end = text.find("\n", end)
+    alone_after = line_end < 0 or text[end:line_end].strip() == ""
+    return alone_before and alone_after and len(sentence.split()) <= 12
+
+
+def list_items(text: str, end: int, limit: int = 12) -> list[tuple[int, int]]:
+    """(start, end) of the numbered or bulleted lines right after offset `end` (the end of a
+    list intro), blank lines between items allowed; empty unless the intro ends its line."""
+    line_end = text.find("\n", end)
+    if line_end < 0 or text[end:line_end].strip():
+        return []
+    items: list[tuple[int, int]] = []
+    pos, blanks = line_end + 1, 0
+    while pos < len(text) and len(items) < limit:
+        nxt = text.find("\n", pos)
+        nxt = len(text) if nxt < 0 else nxt
+        m = _ITEM_RE.fullmatch(text, pos, nxt)
+        if m and m.end("item") - m.start("item") <= MAX_ITEM_CHARS:
+            items.append((m.start(), m.end("item")))
+            blanks = 0
+        elif text[pos:nxt].strip() or blanks >= 1 and items or blanks >= 2:
+            break  # prose, or the list is over
+        else:
+            blanks += 1
+        pos = nxt + 1
+    return items
+
+
+def announces_list(sentence: str) -> bool:
+    """A list intro: ends in ":", or stops without a full stop ("Lägesbilden ska innehålla")."""
+    s = sentence.rstrip()
+    return s.endswith(":") or (bool(s) and s[-1].isalpha())
+
+
+def section_label(text: str, start: int) -> str:
+    """The law paragraph ("4 §") a passage at `start` belongs to, else ""."""
+    label = ""
+    for m in _SECTION_RE.finditer(text, 0, start):
+        label = " ".join(m.group("label").split())
+    return label
+
+
+_MARKUP_RE = re.compile(r"\[([^\]]*)\]\([^)]*\)|[*_`]{1,3}(?=\S)|(?<=\S)[*_`]{1,3}|^#+\s*")
+
+
+def plain(text: str) -> str:
+    """A quote as a person reads it: whitespace collapsed, Markdown links and emphasis gone."""
+    text = _MARKUP_RE.sub(lambda m: m.group(1) or "", text)
+    return " ".join(text.split())

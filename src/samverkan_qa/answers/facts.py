@@ -1,0 +1,325 @@
+"""Answers from the facts extracted at index time: one document's field, a list across
+documents ("Vilka kommuner …?"), or a side-by-side comparison ("Jämför A och B").
+
+Every value shown is cited by the offsets it was extracted from. A fact answer is only made
+when the facts hold the answer; otherwise the caller answers from passages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from samverkan_qa.answers.analysis import Analysis, fold
+from samverkan_qa.catalog import document_facts, format_value, is_agreement, municipalities
+from samverkan_qa.documents import Document
+from samverkan_qa.metadata import Fact, stated_years
+from samverkan_qa.ranking import split_sentences
+
+FIELD_LABELS = {
+    "priority_areas": "Fokusområden",
+    "parties": "Parter",
+    "places": "Prioriterade kommundelar",
+    "validity": "Giltighet",
+    "signed": "Undertecknad",
+    "diary_number": "Diarienummer",
+}
+MAX_SENTENCE = 320  # a longer sentence is not a short answer: cite the value itself
+
+
+@dataclass(frozen=True)
+class Cited:
+    """A verbatim range of a document: document.text[start:end]."""
+
+    doc_id: str
+    start: int
+    end: int
+
+
+@dataclass
+class Part:
+    """One piece of a fact answer: `lead` (may be empty), then values each citing `cites`."""
+
+    doc: Document
+    lead: str
+    values: list[str]
+    cites: list[Cited]
+    row: dict[str, str] = field(default_factory=dict)
+    extra: list[Part] = field(default_factory=list)  # more documents saying the same
+
+
+@dataclass
+class FactAnswer:
+    parts: list[Part]
+    table: list[dict[str, str]] = field(default_factory=list)
+
+
+def fact_answer(
+    analysis: Analysis, documents: Sequence[Document], ranked: Sequence[str]
+) -> FactAnswer | None:
+    """The answer the documents' facts give, or None. `ranked` are doc ids in retrieval
+    order (the best-matching document decides between equals)."""
+    if analysis.kind == "aggregate":
+        return _aggregate(analysis, documents)
+    if analysis.kind == "comparison":
+        return _comparison(analysis, documents, ranked)
+    if analysis.kind == "person":
+        return _person(analysis, documents, ranked)
+    if not analysis.fact_answerable:
+        return None
+    docs = candidates(analysis, documents, ranked, analysis.field)
+    for doc in docs[:1]:
+        part = _field_part(analysis, doc)
+        if part is not None:
+            return FactAnswer([part])
+    return None
+
+
+def field_facts(doc: Document, name: str) -> list[Fact]:
+    """The facts of one field, with text offsets ("signed" = the signing dates)."""
+    facts = document_facts(doc)
+    if name == "signed":
+        found = [
+            f
+            for f in facts.get("dates", [])
+            if isinstance(f.value, dict) and f.value.get("role") == "signed"
+        ]
+    else:
+        found = facts.get(name, [])
+    return [f for f in found if f.start is not None and f.end is not None]
+
+
+def candidates(
+    analysis: Analysis, documents: Sequence[Document], ranked: Sequence[str], name: str
+) -> list[Document]:
+    """Documents with facts for `name` about the named municipalities and years, best first."""
+    docs = [d for d in documents if field_facts(d, name)]
+    if analysis.municipalities:
+        named = {m.casefold() for m in analysis.municipalities}
+        docs = [d for d in docs if named & {m.casefold() for m in municipalities(d)}]
+    if analysis.years:
+        dated = [d for d in docs if set(analysis.years) & stated_years(document_facts(d))]
+        docs = dated or docs
+    order = {doc_id: i for i, doc_id in enumerate(ranked)}
+    return sorted(docs, key=lambda d: (order.get(d.doc_id, len(order)), -_latest(d)))
+
+
+def _latest(doc: Document) -> int:
+    return max(stated_years(document_facts(doc)), default=0)
+
+
+def _field_part(analysis: Analysis, doc: Document) -> Part | None:
+    name = analysis.field
+    facts = field_facts(doc, name)
+    if name == "validity" and re.search(r"\b(fran|from|sedan)\b", " ".join(analysis.words)):
+        facts = [f for f in facts if isinstance(f.value, dict) and f.value.get("from")] or facts
+    if name in ("signed", "validity"):
+        return _sentence_part(doc, facts[0], name)
+    if name == "diary_number":
+        return _values_part(doc, name, facts[:1])
+    if analysis.kind == "count":
+        part = _values_part(doc, name, facts)
+        part.lead = f"{len(_unique(part.values))} st. {FIELD_LABELS[name].lower()}"
+        return part
+    return _list_part(doc, name, facts)
+
+
+def _sentence_part(doc: Document, fact: Fact, name: str) -> Part:
+    """The sentence that states the fact, quoted whole when it is short."""
+    assert fact.start is not None and fact.end is not None
+    start, end = sentence_around(doc.text, fact.start, fact.end)
+    if end - start > MAX_SENTENCE:
+        return _values_part(doc, name, [fact])
+    return Part(doc, "", [doc.text[start:end]], [Cited(doc.doc_id, start, end)])
+
+
+def _list_part(doc: Document, name: str, facts: list[Fact]) -> Part:
+    """Listed values: one short sentence naming them all is quoted whole; otherwise each
+    value is quoted on its own."""
+    first = min(f.start for f in facts if f.start is not None)
+    last = max(f.end for f in facts if f.end is not None)
+    start, end = sentence_around(doc.text, first, first + 1)
+    if end >= last and end - start <= MAX_SENTENCE and name != "parties":
+        return Part(doc, "", [doc.text[start:end]], [Cited(doc.doc_id, start, end)])
+    return _values_part(doc, name, facts)
+
+
+def _values_part(doc: Document, name: str, facts: list[Fact]) -> Part:
+    values, cites = [], []
+    for f in facts:
+        value = format_value(name if name != "signed" else "dates", f.value)
+        if value in values:
+            continue
+        values.append(value)
+        cites.append(Cited(doc.doc_id, f.start or 0, f.end or 0))
+    return Part(doc, FIELD_LABELS.get(name, name), values, cites)
+
+
+def sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence of `text` holding [start, end), found within its paragraph."""
+    lo = max(0, text.rfind("\n\n", max(0, start - 1500), start))
+    hi = text.find("\n\n", end, end + 1500)
+    hi = len(text) if hi < 0 else hi
+    best = (start, end)
+    for s, e in split_sentences(text[lo:hi]):
+        if lo + s <= start < lo + e:
+            best = (lo + s, max(lo + e, end))
+            break
+    return best
+
+
+def _unique(values: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+# ---------------------------------------------------------------------------------------------
+# Across documents
+# ---------------------------------------------------------------------------------------------
+
+
+def _party_kinds(doc: Document) -> dict[str, list[Fact]]:
+    out: dict[str, list[Fact]] = {}
+    for f in field_facts(doc, "parties"):
+        if isinstance(f.value, Mapping):
+            out.setdefault(str(f.value.get("kind")), []).append(f)
+    return out
+
+
+def _covers(doc: Document, years: Sequence[int]) -> list[Fact]:
+    """Validity facts of `doc` whose period includes every year in `years`."""
+    found = []
+    for f in field_facts(doc, "validity"):
+        value: Any = f.value
+        if not isinstance(value, Mapping):
+            continue
+        lo, hi = value.get("from") or value.get("to"), value.get("to") or value.get("from")
+        if lo and hi and all(int(str(lo)[:4]) <= y <= int(str(hi)[:4]) for y in years):
+            found.append(f)
+    return found
+
+
+def _aggregate(analysis: Analysis, documents: Sequence[Document]) -> FactAnswer | None:
+    """Agreements meeting the question's conditions (parties by kind, years), listed by
+    municipality or by document, each with the facts that show it meets them."""
+    parts: list[Part] = []
+    for doc in documents:
+        if not is_agreement(doc):
+            continue
+        kinds = _party_kinds(doc)
+        if any(k not in kinds for k in analysis.party_kinds):
+            continue
+        cites = [kinds[k][0] for k in analysis.party_kinds]
+        if analysis.years:
+            periods = _covers(doc, analysis.years)
+            if not periods:
+                continue
+            cites.append(periods[0])
+        places = municipalities(doc) or ["(ingen kommun angiven)"]
+        label = ", ".join(places) if analysis.subject == "municipalities" else _doc_label(doc)
+        cited = [Cited(doc.doc_id, f.start or 0, f.end or 0) for f in cites]
+        if not cited:
+            facts = field_facts(doc, "validity") or field_facts(doc, "parties")
+            cited = [Cited(doc.doc_id, f.start or 0, f.end or 0) for f in facts[:1]]
+        row = {"kommun": ", ".join(places), "dokument": doc.title}
+        row["villkor"] = "; ".join(_unique([_fact_text(doc, f) for f in cites]))
+        parts.append(Part(doc, "", [label], cited, row))
+    if not parts:
+        return None
+    table = [p.row for p in parts]
+    if analysis.subject == "municipalities":
+        parts = _grouped(parts)
+    return FactAnswer(parts, table)
+
+
+def _grouped(parts: list[Part]) -> list[Part]:
+    """One part per municipality (its documents cited after it), in first-seen order."""
+    out: dict[str, Part] = {}
+    for part in parts:
+        label = part.values[0]
+        if label in out:
+            out[label].extra.append(part)
+        else:
+            out[label] = part
+    return list(out.values())
+
+
+def _comparison(
+    analysis: Analysis, documents: Sequence[Document], ranked: Sequence[str]
+) -> FactAnswer | None:
+    """Each named municipality's value of the field, side by side (priority areas when the
+    question names no field)."""
+    name = analysis.field or "priority_areas"
+    if name == "signed":
+        name = "validity"
+    parts: list[Part] = []
+    for place in analysis.municipalities or ():
+        one = Analysis(
+            analysis.question, "list", field=name, municipalities=(place,), years=analysis.years
+        )
+        docs = candidates(one, documents, ranked, name)
+        if not docs:
+            continue
+        facts = field_facts(docs[0], name)
+        part = _values_part(docs[0], name, facts)
+        part.lead = place
+        part.row = {
+            "kommun": place,
+            "dokument": docs[0].title,
+            FIELD_LABELS[name].lower(): "; ".join(part.values),
+        }
+        parts.append(part)
+    if len(parts) < 2:
+        return None
+    return FactAnswer(parts, [p.row for p in parts])
+
+
+def _doc_label(doc: Document) -> str:
+    return " ".join(doc.title.split())
+
+
+def _fact_text(doc: Document, fact: Fact) -> str:
+    return " ".join(doc.text[fact.start or 0 : fact.end or 0].split())
+
+
+# ---------------------------------------------------------------------------------------------
+# People
+# ---------------------------------------------------------------------------------------------
+
+_SKIP = frozenset({"vem", "vems", "who", "var", "ar", "is", "was", "enligt", "nar", "den", "det"})
+
+
+def _person(
+    analysis: Analysis, documents: Sequence[Document], ranked: Sequence[str]
+) -> FactAnswer | None:
+    """The person whose stated role best matches the question's words ("Vem är brandchef
+    i Södertälje?"), quoted with the sentence that names them."""
+    words = {w[:6] for w in analysis.words if len(w) > 1 and w not in _SKIP}
+    places = {fold(m)[:6] for m in analysis.municipalities}
+    role_words = words - places
+    if not role_words:
+        return None
+    order = {doc_id: i for i, doc_id in enumerate(ranked)}
+    best: tuple[tuple[int, int, int], Document, Fact] | None = None
+    for doc in documents:
+        if analysis.municipalities and not _about(doc, analysis.municipalities):
+            continue
+        for fact in field_facts(doc, "people"):
+            value: Any = fact.value
+            role = {w[:6] for w in re.findall(r"[^\W_]+", fold(str(value.get("role") or "")))}
+            matched = len(role & role_words)
+            if not matched:
+                continue
+            key = (-matched, order.get(doc.doc_id, len(order)), fact.start or 0)
+            if best is None or key < best[0]:
+                best = (key, doc, fact)
+    if best is None:
+        return None
+    _, doc, fact = best
+    return FactAnswer([_sentence_part(doc, fact, "people")])
+
+
+def _about(doc: Document, named: Sequence[str]) -> bool:
+    places = {m.casefold() for m in municipalities(doc)}
+    return not places or bool(places & {n.casefold() for n in named})

@@ -1,0 +1,199 @@
+"""Quotes from retrieved passages: the sentences that hold the kind of answer asked for.
+
+A sentence is a candidate when it shares the question's content words; it is kept only if it
+holds the evidence the answer kind needs (a date for "när", a count of the asked-for thing for
+"hur många", an amount for "vad kostar", ...). Headings are never quoted; a list intro comes
+with its items; a quote from a law carries its § number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from samverkan_qa.answers.analysis import Analysis, fold
+from samverkan_qa.answers.compose import Quote
+from samverkan_qa.answers.evidence import (
+    EVIDENCE_KINDS,
+    PRECISE_KINDS,
+    announces_list,
+    has_evidence,
+    is_heading,
+    list_items,
+    plain,
+    section_label,
+)
+from samverkan_qa.catalog import document_facts, municipalities
+from samverkan_qa.documents import Document
+from samverkan_qa.ranking import coverage, question_words, split_sentences
+from samverkan_qa.retrieval import Hit
+
+
+@dataclass(frozen=True)
+class QuoteConfig:
+    """How far down the hits quotes may come from and how many an answer has."""
+
+    max_hits: int = 4
+    # A lower hit is read only when its score is this share of the top hit's.
+    min_relative_score: float = 0.5
+    # How much the hit's retrieval score (relative to the top hit) adds to a sentence's.
+    hit_prior: float = 0.2
+    # A second sentence is quoted only this close to the best, and within max_chars.
+    second_share: float = 0.85
+    max_sentences: int = 2
+    max_chars: int = 420
+    list_bonus: float = 0.15
+    # Bonus for a sentence holding the kind of answer asked for, when it is not required.
+    evidence_bonus: float = 0.2
+    # Items found by fact extraction may follow a list intro within this many characters.
+    list_reach: int = 1500
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    score: float
+    hit_index: int
+    doc: Document
+    start: int
+    end: int
+
+
+def passage_quotes(
+    analysis: Analysis,
+    hits: Sequence[Hit],
+    analyzer: Any,
+    numbers: Mapping[str, int],
+    config: QuoteConfig | None = None,
+) -> list[Quote]:
+    """The quotes that answer `analysis` from `hits` (empty: no support). `numbers` maps a
+    chunk id to its source number."""
+    config = config or QuoteConfig()
+    found = _candidates(analysis, hits, analyzer, config)
+    if not found:
+        return []
+    found.sort(key=lambda c: (-c.score, c.hit_index, c.start))
+    best = found[0]
+    chosen = [best]
+    limit = 1 if analysis.kind in PRECISE_KINDS else config.max_sentences
+    budget = config.max_chars - (best.end - best.start)
+    for cand in found[1:]:
+        if len(chosen) >= limit or cand.score < config.second_share * best.score:
+            break
+        size = cand.end - cand.start
+        if size <= budget and not any(_overlaps(cand, c) for c in chosen):
+            chosen.append(cand)
+            budget -= size
+    chosen.sort(key=lambda c: (c.hit_index, c.start))
+    return [_quote(c, hits[c.hit_index], numbers, config) for c in chosen]
+
+
+def _candidates(
+    analysis: Analysis, hits: Sequence[Hit], analyzer: Any, config: QuoteConfig
+) -> list[_Candidate]:
+    if not hits:
+        return []
+    words = question_words(analysis.question, analyzer)
+    folded_words = question_words(fold(analysis.question), analyzer)
+    top = max(hits[0].score, 1e-9)
+    needs_evidence = analysis.kind in EVIDENCE_KINDS
+    out: list[_Candidate] = []
+    for i, hit in enumerate(hits[: config.max_hits]):
+        if i and hit.score < config.min_relative_score * top:
+            break
+        if not about(hit.document, analysis.municipalities):
+            continue
+        text = hit.document.text
+        for s, e in split_sentences(hit.chunk.text):
+            start, end = hit.chunk.start + s, hit.chunk.start + e
+            if is_heading(text, start, end):
+                continue
+            sentence = text[start:end]
+            evidence = has_evidence(analysis, sentence)
+            if needs_evidence and not evidence:
+                continue
+            score = _support(words, folded_words, sentence, analyzer)
+            if analysis.kind == "identifier":
+                # Contact blocks put the name on the line above the number or address.
+                context = text[_previous_line_start(text, start) : end]
+                score = max(score, 0.9 * _support(words, folded_words, context, analyzer))
+            if score <= 0:
+                continue
+            if evidence and not needs_evidence and analysis.kind == "person":
+                score += config.evidence_bonus
+            score += config.hit_prior * max(hit.score, 0.0) / top
+            if (
+                analysis.kind in ("list", "other")
+                and announces_list(sentence)
+                and _items(hit.document, end, config)
+            ):
+                score += config.list_bonus
+            out.append(_Candidate(score, i, hit.document, start, end))
+    return out
+
+
+def _support(words: Any, folded_words: Any, sentence: str, analyzer: Any) -> float:
+    """Share of the question's content words in the sentence, with or without å/ä/ö."""
+    plain_cov = coverage(words, set(analyzer.analyze(sentence)))
+    folded_cov = coverage(folded_words, set(analyzer.analyze(fold(sentence))))
+    return max(plain_cov, folded_cov)
+
+
+def _previous_line_start(text: str, start: int) -> int:
+    line_start = text.rfind("\n", 0, start)
+    if line_start <= 0:
+        return 0
+    return text.rfind("\n", 0, line_start) + 1
+
+
+def about(doc: Document, named: Sequence[str]) -> bool:
+    """False only when the question names municipalities and the document is about others."""
+    places = {m.casefold() for m in municipalities(doc)}
+    if not named or not places:
+        return True
+    return bool(places & {n.casefold() for n in named})
+
+
+def _overlaps(a: _Candidate, b: _Candidate) -> bool:
+    return a.doc.doc_id == b.doc.doc_id and a.start < b.end and b.start < a.end
+
+
+def _items(doc: Document, end: int, config: QuoteConfig) -> list[tuple[int, int]]:
+    """The items a list intro ending at `end` announces: the numbered or bulleted lines
+    after it, else (for an intro ending in ":") the listed priority areas found after it."""
+    items = list_items(doc.text, end)
+    if len(items) >= 2:
+        return items
+    if not doc.text[:end].rstrip().endswith(":"):
+        return []
+    found: list[tuple[int, int]] = []
+    last = end
+    for fact in document_facts(doc).get("priority_areas", []):
+        if fact.start is None or fact.end is None or fact.start < last:
+            continue
+        if fact.start - last > config.list_reach:
+            break
+        found.append((fact.start, fact.end))
+        last = fact.end
+    return found if len(found) >= 2 else []
+
+
+def _quote(cand: _Candidate, hit: Hit, numbers: Mapping[str, int], config: QuoteConfig) -> Quote:
+    doc, number = cand.doc, numbers[hit.chunk.chunk_id]
+    text = doc.text
+    items: tuple[Quote, ...] = ()
+    if announces_list(text[cand.start : cand.end]):
+        items = tuple(
+            Quote(plain(text[s:e]), number, doc.doc_id, s, e)
+            for s, e in _items(doc, cand.end, config)
+        )
+    section = section_label(text, cand.start) if "§" in text else ""
+    return Quote(
+        plain(text[cand.start : cand.end]),
+        number,
+        doc.doc_id,
+        cand.start,
+        cand.end,
+        items=items,
+        section=section,
+    )
