@@ -23,31 +23,22 @@ import threading
 import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from samverkan_qa import web_documents
+from samverkan_qa.answers.assistant import Assistant
 from samverkan_qa.answers.compose import (
     ABSTAIN_TEXT,
     Answer,
-    Scorer,
     Source,
-    build_answer,
-    sentence_scorer,
     source_name,
     sources_csv,
     sources_markdown,
 )
-from samverkan_qa.answers.followup import (
-    SEARCHED_LABEL,
-    Conversation,
-    Rewrite,
-    conversation_for,
-    places_named,
-)
+from samverkan_qa.answers.followup import SEARCHED_LABEL
 from samverkan_qa.catalog import document_date, document_facts, document_kind, municipalities
 from samverkan_qa.documents import Document
 from samverkan_qa.embedding import Embedder, load_embedder
@@ -68,6 +59,7 @@ DEFAULT_K = 5
 CONCURRENCY = 4
 QUEUE_SIZE = 128
 MAX_TURNS = 40  # replies kept on screen per session
+MAX_HISTORY = 10  # earlier questions a follow-up is read against
 EXAMPLES = (
     "Vilka fokusområden har Haninge?",
     "Hur länge gäller Haninges överenskommelse?",
@@ -124,65 +116,39 @@ class FilterChoices:
 
 @dataclass
 class Engine:
-    retriever: Retriever
+    """The one answer pipeline (`Assistant`), loaded once and shared by every session."""
+
+    assistant: Assistant
     choices: FilterChoices
 
     @classmethod
     def open(cls, settings: Settings, config: RetrievalConfig | None = None) -> Engine:
         index = load_index(settings.index_dir)
         retriever = Retriever(index, LockedEmbedder(load_embedder(settings)), config)
-        engine = cls(retriever, filter_choices(index.documents.values()))
+        engine = cls(Assistant(retriever), filter_choices(index.documents.values()))
         engine.warm_up()
         return engine
 
     @property
+    def retriever(self) -> Retriever:
+        return self.assistant.retriever
+
+    @property
     def documents(self) -> dict[str, Document]:
-        return self.retriever.index.documents
+        return self.assistant.documents
 
     def warm_up(self) -> None:
         """Load the model, FAISS and BM25 now, not in the first user's request."""
-        self.retriever.search("samverkan mellan kommun och polis", 1)
-        self.conversation()
-        self.scorer("samverkan", "samverkan")
-
-    def conversation(self) -> Conversation:
-        """A fresh conversation that knows the indexed municipalities."""
-        return Conversation(places=self._places)
-
-    @cached_property
-    def _places(self) -> tuple[str, ...]:
-        places = (m for doc in self.documents.values() for m in municipalities(doc))
-        return tuple(conversation_for(places).places)
+        self.assistant.ask("Vad handlar samverkan mellan kommun och polis om?", k=1)
 
     def ask(
         self,
         question: str,
-        conversation: Conversation,
+        history: Sequence[str] = (),
         filters: Sequence[FieldFilter] = (),
         k: int = DEFAULT_K,
     ) -> Answer:
-        """Resolve a follow-up, search, and build the cited answer; records the turn."""
-        rewrite = conversation.rewrite(question)
-        answer = self.answer(rewrite, conversation, filters, k)
-        conversation.add(rewrite)
-        return answer
-
-    def answer(
-        self,
-        rewrite: Rewrite,
-        conversation: Conversation,
-        filters: Sequence[FieldFilter],
-        k: int,
-    ) -> Answer:
-        result = self.retriever.search(rewrite.searched, k, list(filters))
-        named = places_named(rewrite.searched, conversation)
-        return build_answer(result, question=rewrite.question, named=named, scorer=self.scorer)
-
-    @cached_property
-    def scorer(self) -> Scorer:
-        # Plain coverage, not idf-weighted: on the development questions idf weighting let
-        # frequent-name sentences ("… Södertäljes … samverkansfrågor") crowd out answers.
-        return sentence_scorer(self.retriever.index.lexical.analyzer)
+        return self.assistant.ask(question, list(history), list(filters), k)
 
 
 def filter_choices(documents: Iterable[Document]) -> FilterChoices:
@@ -281,6 +247,8 @@ def passage_html(source: Source, spans: Sequence[tuple[int, int]]) -> str:
 def answer_html(answer: Answer, turn: int) -> str:
     if answer.abstained:
         return f'<p class="sv-answer-text">{esc(ABSTAIN_TEXT)}</p>'
+    if answer.basis == "facts":
+        return _fact_answer_html(answer, turn)
     parts = []
     for quote in answer.quotes:
         target = f"sv-src-{turn}-{quote.source}"
@@ -290,8 +258,38 @@ def answer_html(answer: Answer, turn: int) -> str:
         )
         items = "".join(f"<li>{esc(i.text)}</li>" for i in quote.items)
         listing = f'<ul class="sv-items">{items}</ul>' if items else ""
-        parts.append(f'<span class="sv-quote">{esc(quote.text)}{listing} {ref}</span>')
+        section = f'<span class="sv-section">{esc(quote.section)}:</span> ' if quote.section else ""
+        parts.append(f'<span class="sv-quote">{section}{esc(quote.text)}{listing} {ref}</span>')
     return f'<div class="sv-answer-text">{" ".join(parts)}</div>'
+
+
+def _ref(turn: int, number: int) -> str:
+    target = f"sv-src-{turn}-{number}"
+    return (
+        f'<a href="#{target}" class="sv-ref" data-action="goto" data-target="{target}" '
+        f'title="Källa {number}">[{number}]</a>'
+    )
+
+
+def _fact_answer_html(answer: Answer, turn: int) -> str:
+    """An answer composed from facts: its text with live [n] links, and its table."""
+    pieces = re.split(r"\[(\d+)\]", answer.text)
+    body = "".join(
+        _ref(turn, int(piece)) if i % 2 else esc(piece) for i, piece in enumerate(pieces)
+    )
+    table = ""
+    if answer.table:
+        heads = list(dict.fromkeys(k for row in answer.table for k in row))
+        head = "".join(f'<th scope="col">{esc(h)}</th>' for h in heads)
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{esc(row.get(h, ''))}</td>" for h in heads) + "</tr>"
+            for row in answer.table
+        )
+        table = (
+            f'<div class="sv-table-wrap"><table class="sv-table"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table></div>"
+        )
+    return f'<div class="sv-answer-text"><p>{body}</p>{table}</div>'
 
 
 def source_meta(source: Source) -> str:
@@ -452,9 +450,9 @@ def parse_spans(text: str) -> list[tuple[int, int]]:
 
 @dataclass
 class ChatState:
-    """One browser session: its conversation and the rendered replies."""
+    """One browser session: its questions so far (oldest first) and the rendered replies."""
 
-    conversation: Conversation
+    history: list[str] = field(default_factory=list)
     turns: list[str] = field(default_factory=list)
     shown_from: int = 1  # number of the oldest reply still shown
 
@@ -620,7 +618,7 @@ class Handlers:
         self.downloads = downloads
 
     def new_state(self) -> ChatState:
-        return ChatState(self.engine.conversation())
+        return ChatState()
 
     def respond(
         self, question: str, state: ChatState | None, k: Any, kommun: str, year: str, doc: str
@@ -633,10 +631,11 @@ class Handlers:
             return (gr.skip(),) * 5
         try:
             filters = make_filters(kommun or ALL, year or ALL, doc or ALL)
-            answer = self.engine.ask(question, state.conversation, filters, clamp_k(k))
+            answer = self.engine.ask(question, state.history[-MAX_HISTORY:], filters, clamp_k(k))
         except InvalidInputError as exc:
             raise gr.Error(f"Kan inte söka: {exc}") from None
         turn = state.shown_from + len(state.turns)
+        state.history.append(question)
         state.add(turn_html(answer, turn, filters_label(filters, self.engine.documents)))
         csv_path, md_path = self.downloads.write(answer, turn)
         return (
@@ -691,16 +690,13 @@ class Handlers:
         Returns question, searched, followup, answer, abstained, quotes, sources, hits
         (Hit.to_json()) and filters.
         """
-        conversation = self.engine.conversation()
-        if previous and previous.strip():
-            conversation.add(Rewrite(previous.strip(), previous.strip(), followup=False))
+        history = [previous.strip()] if isinstance(previous, str) and previous.strip() else []
         try:
             filters = make_filters(kommun or ALL, year or ALL, doc or ALL)
-            rewrite = conversation.rewrite(question or "")
-            answer = self.engine.answer(rewrite, conversation, filters, clamp_k(k))
+            answer = self.engine.ask(question or "", history, filters, clamp_k(k))
         except InvalidInputError as exc:
             raise self.gr.Error(str(exc)) from None
-        return api_result(answer, filters, rewrite.followup)
+        return api_result(answer, filters, answer.followup)
 
 
 def build_app(engine: Engine, downloads: Downloads) -> Any:

@@ -228,6 +228,7 @@ class Assistant:
             kind=analysis.kind,
             table=facts.table,
             followup=rewrite.followup,
+            basis="facts",
         )
 
     def _hit_at(self, doc: Document, offset: int, number: int, spans: list[tuple[int, int]]) -> Hit:

@@ -143,6 +143,7 @@ class Answer:
     kind: str = ""
     table: list[dict[str, str]] = field(default_factory=list)
     followup: bool = False
+    basis: str = "passages"  # or "facts": the text is composed from extracted facts
 
     @property
     def rewritten(self) -> bool:
@@ -180,6 +181,7 @@ class Answer:
             "searched": self.searched,
             "followup": self.followup,
             "kind": self.kind,
+            "basis": self.basis,
             "answer": self.text,
             "abstained": self.abstained,
             "citations": self.citations,
