@@ -124,7 +124,8 @@ def is_heading(text: str, start: int, end: int) -> bool:
     alone_before = start == 0 or text[line_start:start].strip() == ""
     line_end = text.find("\n", end)
     alone_after = line_end < 0 or text[end:line_end].strip() == ""
-    return alone_before and alone_after and len(sentence.split()) <= 12
+    title_like = alone_before and alone_after and len(sentence.split()) <= 12
+    return title_like and not list_items(text, end)  # a list intro is not a title
 
 
 def list_items(text: str, end: int, limit: int = 12) -> list[tuple[int, int]]:

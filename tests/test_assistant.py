@@ -1,0 +1,301 @@
+"""The question→answer pipeline on hand-made Swedish documents (tests/data/answers, not the
+corpus), with the fake embedder: each answer kind, lists, §, headings, diacritics, synonyms,
+English, follow-ups, answers across documents, and abstention for each kind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from samverkan_qa.answers.analysis import analyse, fold, named_municipalities
+from samverkan_qa.answers.assistant import Assistant
+from samverkan_qa.answers.compose import ABSTAIN_TEXT
+from samverkan_qa.answers.evidence import has_evidence, list_items, section_label
+from samverkan_qa.cli import main
+from samverkan_qa.errors import InvalidInputError
+from samverkan_qa.index import build_index, load_index
+from samverkan_qa.retrieval import Retriever
+from samverkan_qa.settings import Settings
+
+DATA = Path(__file__).parent / "data" / "answers"
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from conftest import FakeEmbedder
+
+    folder = tmp_path_factory.mktemp("answers") / "index"
+    settings = Settings(corpus=(DATA,), index_dir=folder, chunk_tokens=80, chunk_overlap=10)
+    build_index(settings, FakeEmbedder())
+    return folder
+
+
+@pytest.fixture(scope="module")
+def assistant(index_dir: Path) -> Assistant:
+    from conftest import FakeEmbedder
+
+    return Assistant(Retriever(load_index(index_dir), FakeEmbedder()))
+
+
+def ask(assistant: Assistant, question: str, history: list[str] | None = None) -> str:
+    answer = assistant.ask(question, history or [])
+    return answer.text
+
+
+# --- analysis ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Vem undertecknade avtalet?", "person"),
+        ("När började samarbetet?", "date"),
+        ("Hur länge gäller överenskommelsen?", "period"),
+        ("Sedan när gäller avtalet?", "date"),
+        ("Hur ofta träffas styrgruppen?", "frequency"),
+        ("Hur många fokusområden finns?", "count"),
+        ("Vad kostar satsningen?", "amount"),
+        ("Hur mycket pengar får föreningarna?", "amount"),
+        ("Vilka fokusområden finns?", "list"),
+        ("Vilket diarienummer har beslutet?", "identifier"),
+        ("Vilket telefonnummer har kontaktpersonen?", "identifier"),
+        ("Finns det en handlingsplan?", "yesno"),
+        ("Får kommunen dela uppgifter med polisen?", "yesno"),
+        ("Jämför avtalen i Kalix och Sandviken", "comparison"),
+        ("Vilka kommuner har avtal med polisen?", "aggregate"),
+        ("Vilka avtal gällde 2024?", "aggregate"),
+        ("Vem var kommundirektör när avtalet skrevs under?", "person"),
+    ],
+)
+def test_question_kinds(question: str, kind: str) -> None:
+    assert analyse(question).kind == kind
+
+
+def test_fields_are_found_by_synonym_and_without_diacritics() -> None:
+    for question in (
+        "Vilka fokusområden har Kalix?",
+        "vilka fokusomraden har kalix",
+        "Vilka prioriteringar har Kalix?",
+        "Vilka prioriterade områden har Kalix?",
+        "What are the focus areas in Kalix?",
+    ):
+        found = analyse(question)
+        assert (found.field, found.municipalities) == ("priority_areas", ("Kalix",)), question
+    assert analyse("Vilka aktörer ingår?").field == "parties"
+    assert analyse("Vilka parter ingår?").field == "parties"
+
+
+def test_municipalities_without_diacritics_and_in_genitive() -> None:
+    assert named_municipalities("hur jobbar sodertalje och ornskoldsviks kommun") == [
+        "Södertälje",
+        "Örnsköldsvik",
+    ]
+    assert named_municipalities("Vad ska vara med?") == []  # "Vara" only as "Vara kommun"
+    assert named_municipalities("Vad gör Vara kommun?") == ["Vara"]
+    assert fold("Ärendet på Öland") == "arendet pa oland"
+
+
+def test_english_is_recognised() -> None:
+    assert analyse("When was the agreement in Kalix signed?").english
+    assert not analyse("När undertecknades avtalet i Kalix?").english
+
+
+# --- evidence and structure ---------------------------------------------------------------
+
+
+def test_count_evidence_needs_a_number_before_the_counted_noun() -> None:
+    question = analyse("Hur många bilbränder var det i Kalix?")
+    assert has_evidence(question, "Det var 14 bilbränder under året.")
+    assert not has_evidence(question, "Bilbränder är ett av tre fokusområden sedan 2021.")
+
+
+def test_amount_and_identifier_evidence() -> None:
+    assert has_evidence(analyse("Vad kostar satsningen?"), "Satsningen kostar 2 miljoner kronor.")
+    assert not has_evidence(analyse("Vad kostar satsningen?"), "Satsningen pågår till 2026.")
+    email = analyse("Vilken e-postadress har Eva?")
+    assert has_evidence(email, "Eva Lind, eva.lind@example.se")
+    assert not has_evidence(email, "Eva Lind, 0923-651 00")
+    phone = analyse("Vilket telefonnummer har Eva?")
+    assert has_evidence(phone, "Eva Lind, 0923-651 00")
+
+
+def test_list_items_after_an_intro_allow_blank_lines() -> None:
+    text = "Planen ska innehålla\n\n1. mål,\n\n2. åtgärder, och\n\n3. uppföljning.\n\nSlut."
+    end = text.index("innehålla") + len("innehålla")
+    items = [text[s:e] for s, e in list_items(text, end)]
+    assert items == ["1. mål,", "2. åtgärder, och", "3. uppföljning."]
+
+
+def test_section_label_is_the_nearest_paragraph_above() -> None:
+    text = "### 1 §\n\nEtt.\n\n### 2 §\n\nTvå.\n"
+    assert section_label(text, text.index("Två")) == "2 §"
+    assert section_label(text, text.index("Ett")) == "1 §"
+
+
+# --- answers ------------------------------------------------------------------------------
+
+
+def test_list_of_focus_areas_from_the_facts(assistant: Assistant) -> None:
+    answer = assistant.ask("Vilka fokusområden har Kalix?")
+    assert not answer.abstained
+    for item in ("Ungdomar i riskzon", "Trygghet i centrum", "Narkotika"):
+        assert item in answer.text
+    cited = answer.citations
+    assert cited and all(c["doc_id"] == "kalix-samverkansoverenskommelse" for c in cited)
+    doc = assistant.documents["kalix-samverkansoverenskommelse"]
+    assert all(doc.text[c["start"] : c["end"]] == c["text"] for c in cited)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "vilka fokusomraden har kalix",
+        "Vilka prioriteringar har Kalix?",
+        "What are the focus areas in Kalix?",
+    ],
+)
+def test_diacritics_synonyms_and_english_give_the_same_list(
+    assistant: Assistant, question: str
+) -> None:
+    assert ask(assistant, question) == ask(assistant, "Vilka fokusområden har Kalix?")
+
+
+def test_list_from_passages_when_the_facts_lack_it(assistant: Assistant) -> None:
+    text = ask(assistant, "Vilka fokusområden har Sandviken?")
+    assert "bostadsinbrott" in text and "trafiksäkerhet" in text
+
+
+def test_date_and_period(assistant: Assistant) -> None:
+    assert "3 mars 2023" in ask(assistant, "När undertecknades överenskommelsen i Kalix?")
+    assert "31 maj 2024" in ask(assistant, "Hur länge gäller avtalet i Sandviken?")
+    assert "1 juni 2022" in ask(assistant, "Från vilket datum gäller Sandvikens avtal?")
+
+
+def test_person_and_contact_details(assistant: Assistant) -> None:
+    assert "Eva Lind" in ask(assistant, "Vem är kommundirektör i Kalix?")
+    assert "eva.lind@kalix.example.se" in ask(assistant, "Vilken e-postadress har Eva Lind?")
+
+
+def test_frequency(assistant: Assistant) -> None:
+    assert "två gånger per år" in ask(assistant, "Hur ofta följs samverkan upp i Kalix?")
+    assert "varje månad" in ask(assistant, "Hur ofta träffas kommunen och polisen i Sandviken?")
+
+
+def test_law_quote_has_its_paragraph_and_list_items(assistant: Assistant) -> None:
+    answer = assistant.ask("Vad ska trygghetsplanen innehålla?")
+    assert "2 §" in answer.text
+    assert "en tidsplan för åtgärderna" in answer.text
+    assert answer.citations[0]["section"] == "2 §"
+
+
+def test_headings_and_markup_are_never_the_quote(assistant: Assistant) -> None:
+    for question in ("Vad handlar lagen om trygghetsplaner om?", "Vad gäller för planering?"):
+        answer = assistant.ask(question)
+        assert "#" not in answer.text
+        assert not any(q.text in ("Planering", "Lag om trygghetsplaner i kommuner")
+                       for q in answer.quotes)  # fmt: skip
+
+
+def test_follow_up_keeps_the_topic(assistant: Assistant) -> None:
+    answer = assistant.ask("Och i Sandviken?", history=["Vilka fokusområden har Kalix?"])
+    assert answer.followup
+    assert "bostadsinbrott" in answer.text
+
+
+def test_follow_up_pronoun_is_the_person_of_the_previous_answer(assistant: Assistant) -> None:
+    answer = assistant.ask(
+        "Vilket telefonnummer har hon?", history=["Vem är kommundirektör i Kalix?"]
+    )
+    assert "Eva Lind" in answer.searched
+    assert "0923-651 00" in answer.text
+
+
+def test_aggregate_across_documents(assistant: Assistant) -> None:
+    answer = assistant.ask("Vilka kommuner har avtal med både polis och räddningstjänst?")
+    assert "Kalix" in answer.text and "Sandviken" not in answer.text
+    assert answer.table and answer.table[0]["kommun"] == "Kalix"
+    answer = assistant.ask("Vilka kommuner har avtal med polisen?")
+    assert "Kalix" in answer.text and "Sandviken" in answer.text
+    answer = assistant.ask("Vilka avtal gällde 2025?")
+    assert "Kalix" in answer.text and "Sandviken" not in answer.text
+
+
+def test_comparison_is_a_table_with_a_row_per_municipality(assistant: Assistant) -> None:
+    answer = assistant.ask("Jämför Kalix och Sandvikens giltighet")
+    assert [row["kommun"] for row in answer.table] == ["Kalix", "Sandviken"]
+    assert "2025-12-31" in answer.text and "2024-05-31" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Vad kostar avtalet i Kalix?",  # amount: no amount in the documents
+        "Hur många bostadsinbrott skedde i Sandviken 2022?",  # count: no count
+        "Vilka fokusområden har Nacka?",  # no document about the municipality
+        "När undertecknades avtalet i Ystad?",  # date, municipality without documents
+        "Vilket diarienummer har Kalix överenskommelse?",  # identifier: none stated
+    ],
+)
+def test_abstains_when_the_kind_of_answer_is_missing(assistant: Assistant, question: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.abstained, answer.text
+    assert answer.text == ABSTAIN_TEXT
+    assert not any(s.cited or s.matching for s in answer.sources)
+
+
+def test_bad_input_is_a_clear_error(assistant: Assistant) -> None:
+    with pytest.raises(InvalidInputError, match="empty"):
+        assistant.ask("  ")
+    with pytest.raises(InvalidInputError, match="history"):
+        assistant.ask("Vilka fokusområden har Kalix?", history="Vilka?")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="history"):
+        assistant.ask("Vilka fokusområden har Kalix?", history=[1])  # type: ignore[list-item]
+    with pytest.raises(InvalidInputError, match="unknown key"):
+        assistant.ask("Vilka fokusområden har Kalix?", filters=["färg=blå"])
+    long = "Vilka fokusområden har Kalix? " + "samverkan " * 1000
+    assert len(long) > 10_000
+    assert not assistant.ask(long).abstained
+
+
+def test_filters_restrict_the_answer(assistant: Assistant) -> None:
+    answer = assistant.ask("Hur länge gäller avtalet?", filters=["kommun=Sandviken"])
+    assert "31 maj 2024" in answer.text
+
+
+# --- one pipeline: Python, CLI, batch and web give the same answer ------------------------
+
+
+def test_every_way_in_gives_the_same_answer(
+    assistant: Assistant, index_dir: Path, tmp_path: Path, use_fake_embedder, capsys
+) -> None:
+    question, history = "Och i Sandviken?", ["Vilka fokusområden har Kalix?"]
+    expected = assistant.ask(question, history).to_json()
+
+    args = ["ask", question, "--index", str(index_dir), "--json"]
+    assert main([*args[:2], "--history", history[0], *args[2:]]) == 0
+    cli = json.loads(capsys.readouterr().out)
+
+    queries = tmp_path / "q.jsonl"
+    rows = [{"id": "a", "question": question, "history": history}, {"id": "b", "question": "?"}]
+    queries.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    assert main(["ask", "--queries", str(queries), "--index", str(index_dir), "--json"]) == 0
+    batch = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    from samverkan_qa.web import Downloads, Engine, Handlers, filter_choices
+
+    engine = Engine(assistant, filter_choices(assistant.documents.values()))
+    web = Handlers(engine, Downloads()).api_search(question, 5, "", "", "", history[0])
+
+    for other in (cli, batch[0], web):
+        for key in ("searched", "answer", "abstained", "citations"):
+            assert other[key] == expected[key], key
+    assert batch[0]["id"] == "a" and batch[1]["id"] == "b"
+
+
+def test_ask_cli_errors_are_one_line(index_dir: Path, use_fake_embedder, capsys) -> None:
+    assert main(["ask", "", "--index", str(index_dir)]) == 2
+    assert main(["ask", "Vad?", "--filter", "färg=blå", "--index", str(index_dir)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("samverkan-qa: error:") for line in err)
