@@ -35,7 +35,8 @@ def test_dev_questions(retriever: Retriever) -> None:
     report = score(questions, [(r.hits, r.abstained) for r in results])
     assert report.hit_at_5 >= 0.9
     assert report.mrr_at_10 >= 0.8
-    assert report.abstained_unanswerable >= 2 / 3
+    assert report.unanswerable == 3
+    assert report.abstained_unanswerable == 1.0  # all three, as the README reports
     assert report.abstained_answerable <= 0.06
 
 
@@ -69,4 +70,7 @@ def test_unsupported_question_abstains(retriever: Retriever, question: str) -> N
 def test_ten_thousand_character_question(retriever: Retriever) -> None:
     question = "Vilka fokusområden har Haninge kommun och polisen kommit överens om? " * 200
     result = retriever.search(question[:10_000], 3)
-    assert result.hits
+    assert not result.abstained
+    top = result.hits[0]
+    assert top.doc_id == "haninge-2025-overenskommelse-polisen-webbsida"
+    assert "fyra fokusområden" in top.text and "Barn och unga" in top.text
