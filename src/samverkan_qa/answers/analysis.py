@@ -77,6 +77,7 @@ FIELD_KINDS: dict[str, frozenset[str]] = {
     "priority_areas": frozenset({"list", "other", "count", "aggregate", "comparison"}),
     "parties": frozenset({"list", "other", "person", "count", "aggregate", "comparison"}),
     "signed": frozenset({"date"}),
+    "published": frozenset({"date"}),
     "validity": frozenset({"date", "period", "aggregate", "comparison"}),
     "diary_number": frozenset({"identifier", "other"}),
 }
@@ -111,6 +112,7 @@ def lexicon() -> dict[str, Any]:
         "party_kinds": {k: folded(v) for k, v in raw["party_kinds"].items()},
         "aggregate_subjects": {k: folded(v) for k, v in raw["aggregate_subjects"].items()},
         "english": frozenset(fold(w) for w in raw["english"]),
+        "distinctive_nouns": folded(raw.get("distinctive_nouns", [])),
     }
 
 
@@ -152,7 +154,10 @@ def analyse(question: str, places: tuple[str, ...] = ()) -> Analysis:
     folded = fold(" ".join(question.split()))
     kind = question_kind(folded)
     lex = lexicon()
-    field_name = next((f for f, cues in lex["fields"].items() if _has_cue(folded, cues)), "")
+    cued = [f for f, cues in lex["fields"].items() if _has_cue(folded, cues)]
+    # The first cued field that can answer this kind of question, else the first cued.
+    fitting = [f for f in cued if kind in FIELD_KINDS.get(f, frozenset())]
+    field_name = (fitting or cued or [""])[0]
     subject = ""
     if kind in ("aggregate", "list"):
         subject = _aggregate_subject(folded, lex["aggregate_subjects"])

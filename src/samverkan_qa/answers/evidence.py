@@ -105,7 +105,7 @@ def _stem(word: str) -> str:
 # Structure around a quote
 # ---------------------------------------------------------------------------------------------
 
-_HEADING_RE = re.compile(r"^\s*#{1,6}\s")
+_HEADING_RE = re.compile(r"^[ \t]*#{1,6}\s", re.MULTILINE)
 _ITEM_RE = re.compile(
     r"[ \t]*(?:[•\-–*·▪●◦]|\(?\d{1,2}[.)]|\(?[a-h][.)])[ \t]+(?P<item>\S[^\n]*?)[ \t]*"
 )
@@ -121,10 +121,12 @@ def is_heading(text: str, start: int, end: int) -> bool:
     sentence = text[start:end].strip()
     if not sentence or sentence[-1] in '.:!?;,)»”"' or re.search(r"[\d@,]", sentence):
         return False  # a sentence, a list intro, or a line of contact details
+    words = len(sentence.split())
     alone_before = start == 0 or text[line_start:start].strip() == ""
     line_end = text.find("\n", end)
     alone_after = line_end < 0 or text[end:line_end].strip() == ""
-    title_like = alone_before and alone_after and len(sentence.split()) <= 12
+    # A title on its own line, or a short label ending its line ("… miljön. - Hemmiljö").
+    title_like = alone_after and (words <= 12 if alone_before else words <= 6)
     return title_like and not list_items(text, end)  # a list intro is not a title
 
 

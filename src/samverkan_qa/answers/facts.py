@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from samverkan_qa.answers.analysis import Analysis, fold
+from samverkan_qa.answers.analysis import Analysis, fold, lexicon
 from samverkan_qa.catalog import document_facts, format_value, is_agreement, municipalities
 from samverkan_qa.documents import Document
 from samverkan_qa.metadata import Fact, stated_years
@@ -24,6 +24,7 @@ FIELD_LABELS = {
     "places": "Prioriterade kommundelar",
     "validity": "Giltighet",
     "signed": "Undertecknad",
+    "published": "Publicerad",
     "diary_number": "Diarienummer",
 }
 MAX_SENTENCE = 320  # a longer sentence is not a short answer: cite the value itself
@@ -70,6 +71,8 @@ def fact_answer(
     if not analysis.fact_answerable:
         return None
     docs = candidates(analysis, documents, ranked, analysis.field)
+    if analysis.kind == "other" and _names_a_value(analysis, docs):
+        return None  # "Vad innebär fokusområdet hemmiljö?" asks about one value, not the list
     for doc in docs[:1]:
         part = _field_part(analysis, doc)
         if part is not None:
@@ -77,14 +80,25 @@ def fact_answer(
     return None
 
 
+def _names_a_value(analysis: Analysis, docs: Sequence[Document]) -> bool:
+    question = " ".join(analysis.words)
+    for doc in docs:
+        for fact in field_facts(doc, analysis.field):
+            if isinstance(fact.value, str) and re.search(
+                rf"\b{re.escape(fold(fact.value))}\b", question
+            ):
+                return True
+    return False
+
+
 def field_facts(doc: Document, name: str) -> list[Fact]:
     """The facts of one field, with text offsets ("signed" = the signing dates)."""
     facts = document_facts(doc)
-    if name == "signed":
+    if name in ("signed", "published"):
         found = [
             f
             for f in facts.get("dates", [])
-            if isinstance(f.value, dict) and f.value.get("role") == "signed"
+            if isinstance(f.value, dict) and f.value.get("role") == name
         ]
     else:
         found = facts.get(name, [])
@@ -103,7 +117,55 @@ def candidates(
         dated = [d for d in docs if set(analysis.years) & stated_years(document_facts(d))]
         docs = dated or docs
     order = {doc_id: i for i, doc_id in enumerate(ranked)}
-    return sorted(docs, key=lambda d: (order.get(d.doc_id, len(order)), -_latest(d)))
+    return sorted(
+        docs,
+        key=lambda d: (-named_in(analysis, d), order.get(d.doc_id, len(order)), -_latest(d)),
+    )
+
+
+_GENERIC_NAME_WORDS = frozenset({"kommun", "kommuns", "polismyndigheten", "lokalpolisomrade"})
+
+
+def named_in(analysis: Analysis, doc: Document) -> int:
+    """How many of the question's words name this document's own things: its parties,
+    people or kind of agreement ("Huges", "huvudavtal", "tjänsteutlåtandet")."""
+    words = {_base(w) for w in analysis.words if len(w) > 3}
+    names: set[str] = set()
+    facts = document_facts(doc)
+    for f in facts.get("parties", []) + facts.get("people", []):
+        value: Any = f.value
+        if isinstance(value, Mapping):
+            names.update(_base(w) for w in fold(str(value.get("name", ""))).split())
+    for f in facts.get("validity", []):
+        value = f.value
+        if isinstance(value, Mapping) and value.get("noun"):
+            names.add(_base(fold(str(value["noun"]))))
+    for f in facts.get("doc_type", []):
+        names.add(_base(fold(str(f.value))))
+    distinctive = {_base(n) for n in lexicon()["distinctive_nouns"]}
+    names = {n for n in names if len(n) > 3 and n not in _GENERIC_NAME_WORDS}
+    names -= {_base(fold(m)) for m in municipalities(doc)} - distinctive
+    return len(words & names)
+
+
+def _base(word: str) -> str:
+    """A word without Swedish genitive or definite endings, for name matching."""
+    for ending in ("ens", "ets", "en", "et", "s"):
+        if word.endswith(ending) and len(word) - len(ending) >= 4:
+            return word[: -len(ending)]
+    return word
+
+
+def _named_first(analysis: Analysis, facts: list[Fact]) -> list[Fact]:
+    """Validity facts whose noun the question names ("huvudavtalet") first."""
+    words = {_base(w) for w in analysis.words}
+
+    def named(f: Fact) -> bool:
+        value: Any = f.value
+        noun = value.get("noun") if isinstance(value, Mapping) else None
+        return bool(noun) and _base(fold(str(noun))) in words
+
+    return sorted(facts, key=lambda f: not named(f))
 
 
 def _latest(doc: Document) -> int:
@@ -115,7 +177,9 @@ def _field_part(analysis: Analysis, doc: Document) -> Part | None:
     facts = field_facts(doc, name)
     if name == "validity" and re.search(r"\b(fran|from|sedan)\b", " ".join(analysis.words)):
         facts = [f for f in facts if isinstance(f.value, dict) and f.value.get("from")] or facts
-    if name in ("signed", "validity"):
+    if name == "validity":
+        facts = _named_first(analysis, facts)
+    if name in ("signed", "published", "validity"):
         return _sentence_part(doc, facts[0], name)
     if name == "diary_number":
         return _values_part(doc, name, facts[:1])
@@ -149,7 +213,7 @@ def _list_part(doc: Document, name: str, facts: list[Fact]) -> Part:
 def _values_part(doc: Document, name: str, facts: list[Fact]) -> Part:
     values, cites = [], []
     for f in facts:
-        value = format_value(name if name != "signed" else "dates", f.value)
+        value = format_value("dates" if name in ("signed", "published") else name, f.value)
         if value in values:
             continue
         values.append(value)

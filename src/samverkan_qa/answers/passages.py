@@ -104,15 +104,20 @@ def _candidates(
         if not about(hit.document, analysis.municipalities):
             continue
         text = hit.document.text
+        heading = ""
         for s, e in split_sentences(hit.chunk.text):
             start, end = hit.chunk.start + s, hit.chunk.start + e
             if is_heading(text, start, end):
+                heading = text[start:end]
                 continue
             sentence = text[start:end]
             evidence = has_evidence(analysis, sentence)
             if needs_evidence and not evidence:
                 continue
-            score = _support(words, folded_words, sentence, analyzer)
+            # The heading above is the sentence's context ("Hemmiljö" / "Fokusområdet
+            # handlar om …"), never its quote.
+            score = _support(words, folded_words, f"{heading}\n{sentence}", analyzer)
+            heading = ""  # only the first sentence under a heading reads it
             if analysis.kind == "identifier":
                 # Contact blocks put the name on the line above the number or address.
                 context = text[_previous_line_start(text, start) : end]
