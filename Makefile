@@ -37,6 +37,7 @@ browser:
 
 bench: install
 	$(PY) bench/run.py
+	$(PY) bench/answers.py
 
 lint: install
 	$(PY) -m ruff check src tests app.py bench
