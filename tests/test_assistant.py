@@ -299,3 +299,19 @@ def test_ask_cli_errors_are_one_line(index_dir: Path, use_fake_embedder, capsys)
     assert main(["ask", "Vad?", "--filter", "färg=blå", "--index", str(index_dir)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("samverkan-qa: error:") for line in err)
+
+
+def test_web_examples_are_not_evaluation_questions() -> None:
+    from samverkan_qa.web import EXAMPLES
+
+    shared = Path(__file__).resolve().parents[2] / "shared" / "eval"
+    files = [shared / "dev.jsonl", shared / "answers_dev.jsonl"]
+    if not all(f.exists() for f in files):
+        pytest.skip("../shared/eval is not beside the checkout")
+    asked = {
+        json.loads(line)["question"].casefold()
+        for f in files
+        for line in f.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
+    assert not [e for e in EXAMPLES if e.casefold() in asked]

@@ -60,13 +60,14 @@ CONCURRENCY = 4
 QUEUE_SIZE = 128
 MAX_TURNS = 40  # replies kept on screen per session
 MAX_HISTORY = 10  # earlier questions a follow-up is read against
+# Example questions on the empty chat: ordinary questions, none of them an evaluation question.
 EXAMPLES = (
     "Vilka fokusområden har Haninge?",
-    "Hur länge gäller Haninges överenskommelse?",
-    "Vilka aktörer ingår i Huddinges samverkansöverenskommelse?",
-    "Vem är brandchef för Södertörns brandförsvarsförbund?",
-    "Vilka områden prioriteras i Södertäljes samverkansöverenskommelse?",
-    "Vad säger lagen om kommunernas lägesbild?",
+    "Jämför Haninges och Södertäljes giltighet",
+    "Vilka kommuner har avtal med både polis och räddningstjänst?",
+    "Vilka kommundelar får extra hög prioritet i Huddinge?",
+    "Hur ofta ska kommunen uppdatera lägesbilden?",
+    "Vilket telefonnummer har Peter Nylind?",
 )
 ALL = ""  # the dropdown value meaning "no filter"
 
