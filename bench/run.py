@@ -1,9 +1,14 @@
-"""Retrieval benchmark: dense-only, BM25-only and hybrid on four Swedish data sets.
+"""Retrieval benchmark: learned ranker, hand-set hybrid, plain BM25 and plain dense, side by side.
 
-    python bench/run.py [--shared ../shared] [--work bench/.work] [--only corpus,distractors]
+    python bench/run.py [--shared ../shared] [--work $TMPDIR/samverkan-bench] [--only NAMES]
+                        [--no-latency] [--no-readme]
 
-Prints a Markdown table (hit@1, hit@5, MRR@10, abstention, warm latency p50/p95) and writes
-it with the raw numbers to bench/results/. Indexes are built once per data set and reused.
+Prints a Markdown table (hit@1, hit@5, MRR@10, abstention, warm latency p50/p95) per data set,
+writes it with the raw numbers to bench/results/, and (on a full run) rewrites the README's
+table between `<!-- bench:start -->` and `<!-- bench:end -->`, so the README states only what
+this script printed. Indexes are built once per data set and reused. Every data set here is
+held out: nothing in it trained or tuned a weight or threshold (see bench/train_ranker.py,
+bench/tune.py and bench/calibrate_abstention.py, which read SweQUAD-MC training only).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from pathlib import Path
 from samverkan_qa.embedding import load_embedder
 from samverkan_qa.evaluate import Question, read_questions, score
 from samverkan_qa.index import build_index, load_index
-from samverkan_qa.retrieval import MODES, RetrievalConfig, Retriever
+from samverkan_qa.retrieval import RetrievalConfig, Retriever
 from samverkan_qa.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,17 +56,32 @@ def data_sets(shared: Path) -> list[DataSet]:
             split="-dev-",
         ),
         DataSet(
-            "swequad-mc train",
-            (ev / "external/swequad_mc/passages.jsonl",),
-            ev / "external/swequad_mc/questions.jsonl",
-            split="-training-",
-        ),
-        DataSet(
             "swefaq dev",
             (ev / "external/swefaq/passages.jsonl",),
             ev / "external/swefaq/questions.jsonl",
         ),
     ]
+
+
+def training_set(shared: Path) -> DataSet:
+    """SweQUAD-MC's training split over all its passages: what the scripts learn from."""
+    ev = shared / "eval"
+    return DataSet(
+        "swequad-mc train",
+        (ev / "external/swequad_mc/passages.jsonl",),
+        ev / "external/swequad_mc/questions.jsonl",
+        split="-training-",
+    )
+
+
+# (label, retrieval config) per benchmarked ranking; the first is the shipped default.
+RANKINGS = (
+    ("learned", RetrievalConfig(mode="hybrid", fusion="learned")),
+    ("hybrid (hand-set)", RetrievalConfig(mode="hybrid", fusion="convex")),
+    ("BM25", RetrievalConfig(mode="lexical")),
+    ("dense", RetrievalConfig(mode="dense")),
+)
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
 def index_key(ds: DataSet) -> str:
@@ -105,14 +125,25 @@ def run(ds: DataSet, settings: Settings, latency: bool) -> list[dict]:
     embedder = load_embedder(settings)
     questions = _questions(ds)
     rows = []
-    for mode in MODES:
-        retriever = Retriever(index, embedder, RetrievalConfig(mode=mode))
+    for label, config in RANKINGS:
+        retriever = Retriever(index, embedder, config)
         results = retriever.search_many([q.question for q in questions], 10)
         report = score(questions, [(r.hits, r.abstained) for r in results]).to_dict()
         if latency:
             report["p50_ms"], report["p95_ms"] = _latency(retriever, questions)
-        rows.append({"data set": ds.name, "mode": mode, "chunks": len(index.chunks), **report})
+        rows.append({"data set": ds.name, "mode": label, "chunks": len(index.chunks), **report})
     return rows
+
+
+def rewrite_readme(path: Path, text: str) -> bool:
+    """Replace the marked block in the README with `text`; False if there is no block."""
+    readme = path.read_text(encoding="utf-8")
+    start, end = readme.find(README_START), readme.find(README_END)
+    if start < 0 or end < start:
+        return False
+    block = f"{README_START}\n{text}\n{README_END}"
+    path.write_text(readme[:start] + block + readme[end + len(README_END) :], encoding="utf-8")
+    return True
 
 
 def _fmt(value: object) -> str:
@@ -162,6 +193,7 @@ def main() -> int:
     )
     parser.add_argument("--only", help="comma-separated data set names")
     parser.add_argument("--no-latency", action="store_true")
+    parser.add_argument("--no-readme", action="store_true", help="leave README.md as it is")
     parser.add_argument("--chunk-tokens", type=int, default=Settings().chunk_tokens)
     parser.add_argument("--overlap", type=int, default=Settings().chunk_overlap)
     args = parser.parse_args()
@@ -180,6 +212,12 @@ def main() -> int:
     results.mkdir(exist_ok=True)
     (results / "latest.md").write_text(out + "\n", encoding="utf-8")
     (results / "latest.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    # Only a complete run may stand in the README: a partial one would mix old and new figures.
+    if not (args.no_readme or wanted or args.no_latency):
+        if rewrite_readme(ROOT / "README.md", out):
+            print("README.md benchmark table rewritten", file=sys.stderr)
+        else:
+            print(f"README.md has no {README_START} block: not rewritten", file=sys.stderr)
     return 0
 
 

@@ -1,7 +1,11 @@
-"""Choose fusion settings on the development data sets (run bench/run.py first: it builds
-the indexes this reads). Prints MRR@10 per data set for a grid of fusion settings.
+"""Choose the hand-set fusion's settings (RetrievalConfig's convex defaults) on training data.
 
-    python bench/tune.py [--work DIR]
+    python bench/tune.py [--shared ../shared] [--work $TMPDIR/samverkan-bench]
+
+Data: SweQUAD-MC `split: training` over all SweQUAD-MC passages (the index bench/run.py builds),
+nothing else. Every grid point is scored by MRR@10 (gold document) over the same candidates
+the retriever fuses; the best one wins, ties to the earlier grid point, so the choice is
+deterministic. Exits 1 when the shipped RetrievalConfig defaults differ from the choice.
 """
 
 from __future__ import annotations
@@ -9,87 +13,84 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-from run import ROOT, _questions, data_sets, index_key
+from run import ROOT, _index_for, _questions, training_set
 
 from samverkan_qa.embedding import load_embedder
-from samverkan_qa.evaluate import is_relevant
 from samverkan_qa.index import load_index
 from samverkan_qa.ranking import fuse
+from samverkan_qa.retrieval import RetrievalConfig, Retriever
 from samverkan_qa.settings import Settings
 
+WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+SATURATIONS = (2.0, 5.0, 10.0, 20.0, 30.0, 50.0)
 
-def candidates(ds, work: Path, n: int = 100) -> list[tuple[dict, dict, set[int]]]:
-    key = index_key(ds)
-    index = load_index(work / key)
-    embedder = load_embedder(Settings())
-    questions = _questions(ds)
-    vectors = embedder.embed_queries([q.question for q in questions])
+
+def grid() -> Iterator[dict[str, Any]]:
+    for w, sat in itertools.product(WEIGHTS, SATURATIONS):
+        yield {
+            "method": "convex",
+            "weight": w,
+            "dense_norm": "none",
+            "lexical_norm": "saturate",
+            "saturation": sat,
+        }
+    for w in WEIGHTS:
+        yield {"method": "rrf", "weight": w}
+
+
+def cases(retriever: Retriever, questions: list) -> list[tuple[dict, dict, set[int]]]:
+    vectors = retriever.embedder.embed_queries([q.question for q in questions])
     out = []
     for q, vec in zip(questions, vectors, strict=True):
-        cos = index.vectors @ vec
-        lex = index.lexical.scores(q.question)
-        top_lex = np.argsort(-lex)[:n]
-        rows = set(np.argsort(-cos)[:n].tolist()) | set(top_lex[lex[top_lex] > 0].tolist())
-        dense = {r: float(cos[r]) for r in rows}
-        lexical = {r: float(lex[r]) for r in rows if lex[r] > 0}
-        relevant = {r for r in rows if is_relevant(q, index.chunks[r])}
-        if q.answerable:
-            out.append((dense, lexical, relevant))
+        rows, dense, lexical = retriever.candidates(q.question, vec)
+        gold = {r for r in rows if retriever.index.chunks[r].doc_id in q.doc_ids}
+        out.append((dense, lexical, gold))
     return out
 
 
-def mrr(cases, **params) -> float:
+def mrr(data: list[tuple[dict, dict, set[int]]], **params: Any) -> float:
     total = 0.0
-    for dense, lexical, relevant in cases:
-        ranked = fuse(dense, lexical, **params)[:10]
-        for rank, f in enumerate(ranked, start=1):
-            if f.row in relevant:
+    for dense, lexical, gold in data:
+        for rank, f in enumerate(fuse(dense, lexical, **params)[:10], start=1):
+            if f.row in gold:
                 total += 1 / rank
                 break
-    return total / len(cases)
-
-
-def grid():
-    for w in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0):
-        yield {"method": "rrf", "weight": w}
-        for dn, ln, sat in itertools.product(
-            ("minmax", "none"), ("max", "saturate"), (2.0, 5.0, 10.0)
-        ):
-            if ln == "max" and sat != 2.0:
-                continue
-            yield {
-                "method": "convex",
-                "weight": w,
-                "dense_norm": dn,
-                "lexical_norm": ln,
-                "saturation": sat,
-            }
+    return total / len(data)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--work", type=Path, default=Path("/tmp/samverkan-bench"))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "samverkan-bench"
+    )
     args = parser.parse_args()
-    sets = {ds.name: candidates(ds, args.work) for ds in data_sets(args.shared)}
-    results = []
-    for params in grid():
-        scores = {name: mrr(cases, **params) for name, cases in sets.items()}
-        results.append((min(scores.values()), statistics_mean(scores), params, scores))
-    results.sort(key=lambda r: -r[1])
-    for worst, mean, params, scores in results[:25]:
-        print(
-            f"mean {mean:.3f} worst {worst:.3f} {params} "
-            + " ".join(f"{k}={v:.3f}" for k, v in scores.items())
-        )
-    return 0
-
-
-def statistics_mean(scores: dict[str, float]) -> float:
-    return sum(scores.values()) / len(scores)
+    ds = training_set(args.shared)
+    settings = _index_for(ds, args.work, Settings())
+    retriever = Retriever(load_index(settings.index_dir), load_embedder(settings))
+    data = cases(retriever, _questions(ds))
+    scored = [(mrr(data, **p), i, p) for i, p in enumerate(grid())]
+    scored.sort(key=lambda t: (-t[0], t[1]))
+    for value, _, params in scored[:10]:
+        print(f"MRR@10 {value:.4f} {params}")
+    best = scored[0][2]
+    c = RetrievalConfig()
+    shipped = {
+        "method": c.fusion if c.fusion != "learned" else "convex",
+        "weight": c.lexical_weight,
+        "dense_norm": c.dense_norm,
+        "lexical_norm": c.lexical_norm,
+        "saturation": c.saturation,
+    }
+    shipped = {k: v for k, v in shipped.items() if k in best}
+    ok = shipped == best
+    print(f"chosen {best}; shipped defaults {'match' if ok else 'DIFFER: ' + str(shipped)}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -507,6 +507,28 @@ def should_abstain(
     return top_dense < t.min_dense and weak_words
 
 
+_ENGLISH_WORDS = frozenset(
+    _words(
+        """
+        the a an is are was were what which who whom whose when where why how does do did
+        of in on for with to from by about and or not can could should would will shall
+        this that these those there their they it its has have had be been being any
+        """
+    )
+)
+_LATIN_WORD_RE = re.compile(r"[^\W\d_]+")
+
+
+def is_english(question: str) -> bool:
+    """An English question: at least two English function words, a third of all words,
+    and no å/ä/ö (Swedish shares "i", "on", "by" ... but rarely that many)."""
+    words = _LATIN_WORD_RE.findall(question.lower())
+    if not words or any(c in question.lower() for c in "åäö"):
+        return False
+    english = sum(w in _ENGLISH_WORDS for w in words)
+    return english >= 2 and english >= len(words) / 3
+
+
 # A capitalised word that does not open the question: a name (Haninge, Huges, Nylind, ...).
 _NAME_RE = re.compile(r"(?<=[\s(\"'«”])([A-ZÅÄÖ][\wåäöÅÄÖéü]+(?:-[\wåäöÅÄÖ]+)*)")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ from samverkan_qa.catalog import document_facts
 from samverkan_qa.documents import Chunk, Document
 from samverkan_qa.embedding import Embedder, load_embedder
 from samverkan_qa.errors import InvalidInputError
-from samverkan_qa.index import Index, load_index
+from samverkan_qa.index import Index, context_title, indexed_text, load_index
 from samverkan_qa.metadata import Fact, FieldFilter, matches
 from samverkan_qa.ranking import AbstainThresholds
 from samverkan_qa.settings import Settings
@@ -21,6 +22,7 @@ from samverkan_qa.settings import Settings
 log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "dense", "lexical")
+FUSIONS = ("learned", "convex", "rrf")
 MAX_K = 100
 
 
@@ -30,9 +32,12 @@ class RetrievalConfig:
 
     mode: str = "hybrid"
     candidates: int = 50
-    # Chosen by bench/tune.py over every development set at once (corpus, corpus with 968
-    # distractors, SweQUAD-MC dev, SweFAQ dev): cosine as is plus 0.4 x BM25/(BM25 + 30).
+    # "learned": the logistic ranker of samverkan_qa.learned (weights from data/ranker.json,
+    # or `ranker_path`); "convex"/"rrf": the hand-set fusion below.
+    # Convex weights chosen by bench/tune.py over every development set at once (corpus, corpus
+    # with 968 distractors, SweQUAD-MC dev, SweFAQ dev): cosine plus 0.4 x BM25/(BM25 + 30).
     fusion: str = "convex"
+    ranker_path: Path | None = None
     lexical_weight: float = 0.4
     dense_norm: str = "none"
     lexical_norm: str = "saturate"
@@ -43,6 +48,8 @@ class RetrievalConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise InvalidInputError(f"unknown search mode {self.mode!r}; use one of {MODES}")
+        if self.fusion not in FUSIONS:
+            raise InvalidInputError(f"unknown fusion {self.fusion!r}; use one of {FUSIONS}")
 
 
 @dataclass
@@ -96,6 +103,9 @@ class SearchResult:
     query: str
     hits: list[Hit]
     abstained: bool = False
+    # What the abstention decided on (None: no hits, or a named thing no top hit mentions);
+    # bench/calibrate_abstention.py reads it, so calibration sees exactly what search sees.
+    evidence: Any = None
 
 
 class Retriever:
@@ -158,8 +168,121 @@ class Retriever:
         rows = list(dict.fromkeys(dense_rows + lexical_rows))
         dense = self._cosines(vector, rows) if vector is not None else {}
         lexical = {r: float(lexical_all[r]) for r in rows if lexical_all[r] > 0}
-        ranked = self._fuse(dense, lexical) if rows else []
+        if not rows:
+            ranked = []
+        elif mode == "hybrid" and self.config.fusion == "learned":
+            ranked = self._learned(question, rows, dense, lexical)
+        else:
+            ranked = self._fuse(dense, lexical)
         return self._finish(question, ranked, dense, lexical, k)
+
+    def candidates(
+        self, question: str, vector: np.ndarray, allowed: np.ndarray | None = None
+    ) -> tuple[list[int], dict[int, float], dict[int, float]]:
+        """Candidate rows (dense top n, then BM25 top n) with their exact cosine and BM25."""
+        n = self.config.candidates
+        lexical_all = self.index.lexical.scores(question)
+        rows = self._dense_rows(vector, n, allowed) + self._top_lexical(lexical_all, n, allowed)
+        rows = list(dict.fromkeys(rows))
+        lexical = {r: float(lexical_all[r]) for r in rows if lexical_all[r] > 0}
+        return rows, self._cosines(vector, rows), lexical
+
+    # ---- learned ranking ----------------------------------------------------------------
+
+    @cached_property
+    def ranker(self) -> Any:
+        from samverkan_qa.learned import LearnedRanker
+
+        return LearnedRanker.load(self.config.ranker_path)
+
+    def features(
+        self, question: str, rows: list[int], dense: dict[int, float], lexical: dict[int, float]
+    ) -> np.ndarray:
+        """The learned ranker's feature matrix for candidate `rows` (one row each)."""
+        from samverkan_qa.learned import Candidate, Query, feature_matrix, question_years
+        from samverkan_qa.ranking import question_names, question_words, word_weights
+
+        lex = self.index.lexical
+        words = question_words(question, lex.analyzer)
+        query = Query(
+            words,
+            word_weights(words, lex.idf()),
+            question_names(question, lex.analyzer),
+            question_years(question),
+        )
+        cands = []
+        for r in rows:
+            chunk = self.index.chunks[r]
+            ordinal, n_chunks = self._positions[r]
+            cands.append(
+                Candidate(
+                    dense=dense.get(r, 0.0),
+                    bm25=lexical.get(r, 0.0),
+                    stems=self._chunk_stems(r),
+                    sentences=self._sentence_stems(r),
+                    title_stems=self._doc_stems(chunk.doc_id, title=True),
+                    doc_stems=self._doc_stems(chunk.doc_id),
+                    ordinal=ordinal,
+                    n_chunks=n_chunks,
+                )
+            )
+        return feature_matrix(query, cands)
+
+    def _learned(
+        self, question: str, rows: list[int], dense: dict[int, float], lexical: dict[int, float]
+    ) -> list[Any]:
+        from samverkan_qa.ranking import FusedScore
+
+        scores = self.ranker.score(self.features(question, rows, dense, lexical))
+        out = [
+            FusedScore(r, float(s), dense.get(r), lexical.get(r), 0.0, 0.0, None, None)
+            for r, s in zip(rows, scores, strict=True)
+        ]
+        out.sort(key=lambda f: (-f.fused, f.row))
+        return out
+
+    @cached_property
+    def _positions(self) -> list[tuple[int, int]]:
+        """(ordinal within its document, chunks in the document) per row."""
+        counts: dict[str, int] = {}
+        ordinals = []
+        for chunk in self.index.chunks:
+            ordinals.append(counts.get(chunk.doc_id, 0))
+            counts[chunk.doc_id] = ordinals[-1] + 1
+        return [(o, counts[c.doc_id]) for o, c in zip(ordinals, self.index.chunks, strict=True)]
+
+    @cached_property
+    def _stem_cache(self) -> dict[Any, Any]:
+        # Analysed texts, filled as candidates are seen: a warm server analyses each once.
+        return {}
+
+    def _chunk_stems(self, row: int) -> frozenset[str]:
+        key = ("chunk", row)
+        if key not in self._stem_cache:
+            chunk = self.index.chunks[row]
+            text = indexed_text(chunk, context_title(self.index.documents[chunk.doc_id]))
+            self._stem_cache[key] = frozenset(self.index.lexical.analyzer.analyze(text))
+        return self._stem_cache[key]
+
+    def _sentence_stems(self, row: int) -> list[frozenset[str]]:
+        from samverkan_qa.ranking import split_sentences
+
+        key = ("sentences", row)
+        if key not in self._stem_cache:
+            text = self.index.chunks[row].text
+            analyze = self.index.lexical.analyzer.analyze
+            self._stem_cache[key] = [
+                frozenset(analyze(text[s:e])) for s, e in split_sentences(text)
+            ]
+        return self._stem_cache[key]
+
+    def _doc_stems(self, doc_id: str, *, title: bool = False) -> frozenset[str]:
+        key = ("title" if title else "doc", doc_id)
+        if key not in self._stem_cache:
+            doc = self.index.documents[doc_id]
+            text = doc.title if title else f"{doc.title}\n{doc.text}"
+            self._stem_cache[key] = frozenset(self.index.lexical.analyzer.analyze(text))
+        return self._stem_cache[key]
 
     def _dense_rows(self, vector: np.ndarray, n: int, allowed: np.ndarray | None) -> list[int]:
         import faiss
@@ -214,7 +337,9 @@ class Retriever:
         hits = collapse_duplicates(hits)[:k]
         for rank, hit in enumerate(hits, start=1):
             hit.rank = rank
-        return SearchResult(question, hits, abstained=self._abstain(question, hits, dense, lexical))
+        evidence = self._evidence(question, hits, dense, lexical)
+        abstained = evidence is None or self._abstain(question, evidence)
+        return SearchResult(question, hits, abstained=abstained, evidence=evidence)
 
     def _hit(self, question: str, fused: Any) -> Hit:
         chunk = self.index.chunks[fused.row]
@@ -230,21 +355,21 @@ class Retriever:
         spans = best_spans(question, chunk.text, lexical.analyzer, idf=lexical.idf())
         return [(chunk.start + s, chunk.start + e) for s, e, _ in spans]
 
-    def _abstain(
+    def _evidence(
         self, question: str, hits: list[Hit], dense: dict[int, float], lexical: dict[int, float]
-    ) -> bool:
-        """No support: nothing retrieved, a named thing no top document mentions, or weak
-        similarity together with few of the question's words in the best passages."""
-        from samverkan_qa.ranking import abstain_features, missing_names, should_abstain
+    ) -> Any:
+        """The abstention features of the best-covered of the top three hits; None when
+        nothing was retrieved or the question names something no top document mentions."""
+        from samverkan_qa.ranking import abstain_features, missing_names
 
         if not hits:
-            return True
+            return None
         analyzer = self.index.lexical.analyzer
         top = hits[:3]
         if missing_names(
             question, [f"{h.document.title}\n{h.document.text}" for h in top], analyzer
         ):
-            return True
+            return None
         features = [
             abstain_features(
                 question,
@@ -256,11 +381,20 @@ class Retriever:
             )
             for h in top
         ]
-        best = max(features, key=lambda f: f.query_coverage)
+        return max(features, key=lambda f: f.query_coverage)
+
+    def _abstain(self, question: str, evidence: Any) -> bool:
+        """Weak similarity together with few of the question's words in the best passages.
+        An English question is searched by meaning alone (the dense side carries it), so
+        missing Swedish words never make it abstain."""
+        from samverkan_qa.ranking import is_english, should_abstain
+
+        if is_english(question):
+            return False
         return should_abstain(
-            best.top_dense,
-            best.top_lexical_norm,
-            best.query_coverage,
+            evidence.top_dense,
+            evidence.top_lexical_norm,
+            evidence.query_coverage,
             thresholds=self.config.abstain,
         )
 

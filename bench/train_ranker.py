@@ -1,0 +1,155 @@
+"""Train the learned ranker's weights (src/samverkan_qa/data/ranker.json) on training data only.
+
+    python bench/train_ranker.py [--shared ../shared] [--work $TMPDIR/samverkan-bench] [--check]
+
+Data: SweQUAD-MC questions with `split: training` (962), asked of an index of all SweQUAD-MC
+passages (the same index `bench/run.py` builds). Every candidate the retriever considers (dense
+top 50 and BM25 top 50) is one example; it is relevant when it is a passage of the gold
+document that contains the gold answer (any passage of that document when none does), so the
+ranker learns to put the answering chunk above its neighbours. No dev or test question is
+read. The L2 strength is chosen by 5-fold cross-validation over the training questions
+(folds by question number), then the model is refit on all of them. Newton's method from a
+zero start: no randomness, so the same data always give the same file (`--check` verifies
+the shipped file is reproduced exactly).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from run import ROOT, DataSet, _index_for, data_sets
+
+from samverkan_qa.embedding import load_embedder
+from samverkan_qa.index import load_index
+from samverkan_qa.learned import FEATURES, LearnedRanker, fit_logistic
+from samverkan_qa.retrieval import RetrievalConfig, Retriever
+from samverkan_qa.settings import Settings
+
+WEIGHTS = ROOT / "src" / "samverkan_qa" / "data" / "ranker.json"
+L2_GRID = (0.1, 1.0, 10.0, 100.0)
+FOLDS = 5
+SEED = 0  # no random step remains (zero start, full-batch Newton); kept for the record
+
+
+@dataclass
+class Group:
+    """One training question: its candidates' features and labels."""
+
+    features: np.ndarray
+    labels: np.ndarray
+    gold_doc: np.ndarray  # candidate belongs to the gold document (what MRR counts)
+
+
+def _training_questions(shared: Path) -> list[dict]:
+    path = shared / "eval" / "external" / "swequad_mc" / "questions.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [r for r in rows if r.get("split") == "training"]
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def build_groups(retriever: Retriever, questions: list[dict]) -> list[Group]:
+    index = retriever.index
+    vectors = retriever.embedder.embed_queries([q["question"] for q in questions])
+    groups = []
+    for q, vec in zip(questions, vectors, strict=True):
+        rows, dense, lexical = retriever.candidates(q["question"], vec)
+        gold = set(q["doc_ids"])
+        answers = [_norm(a) for a in q.get("answer", []) if a.strip()]
+        in_doc = np.array([index.chunks[r].doc_id in gold for r in rows])
+        has_answer = np.array(
+            [
+                in_doc[i] and any(a in _norm(index.chunks[r].text) for a in answers)
+                for i, r in enumerate(rows)
+            ]
+        )
+        labels = has_answer if has_answer.any() else in_doc
+        if not labels.any():
+            continue  # the gold passage is not among the candidates: nothing to learn
+        x = retriever.features(q["question"], rows, dense, lexical)
+        groups.append(Group(x, labels.astype(float), in_doc))
+    return groups
+
+
+def mrr(groups: list[Group], ranker: LearnedRanker) -> float:
+    total = 0.0
+    for g in groups:
+        order = np.argsort(-ranker.score(g.features), kind="stable")[:10]
+        hits = np.flatnonzero(g.gold_doc[order])
+        total += 1.0 / (hits[0] + 1) if hits.size else 0.0
+    return total / len(groups)
+
+
+def fit(groups: list[Group], l2: float) -> LearnedRanker:
+    x = np.vstack([g.features for g in groups])
+    y = np.concatenate([g.labels for g in groups])
+    mean, scale, coef, intercept = fit_logistic(x, y, l2=l2)
+    return LearnedRanker(mean, scale, coef, intercept, {})
+
+
+def choose_l2(groups: list[Group]) -> tuple[float, dict[str, float]]:
+    scores = {}
+    for l2 in L2_GRID:
+        folds = []
+        for f in range(FOLDS):
+            train = [g for i, g in enumerate(groups) if i % FOLDS != f]
+            held = [g for i, g in enumerate(groups) if i % FOLDS == f]
+            folds.append(mrr(held, fit(train, l2)))
+        scores[str(l2)] = round(float(np.mean(folds)), 4)
+    best = max(L2_GRID, key=lambda v: (scores[str(v)], -v))
+    return best, scores
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "samverkan-bench"
+    )
+    parser.add_argument("--out", type=Path, default=WEIGHTS)
+    parser.add_argument("--check", action="store_true", help="verify the shipped file instead")
+    args = parser.parse_args()
+    ds: DataSet = next(d for d in data_sets(args.shared) if d.name == "swequad-mc train")
+    settings = _index_for(ds, args.work, Settings())
+    config = RetrievalConfig()
+    retriever = Retriever(load_index(settings.index_dir), load_embedder(settings), config)
+    questions = _training_questions(args.shared)
+    groups = build_groups(retriever, questions)
+    l2, cv = choose_l2(groups)
+    ranker = fit(groups, l2)
+    meta = {
+        "trained_on": "SweQUAD-MC split=training, all SweQUAD-MC passages indexed",
+        "script": "bench/train_ranker.py",
+        "questions": len(questions),
+        "questions_with_gold_candidate": len(groups),
+        "examples": int(sum(len(g.labels) for g in groups)),
+        "candidates_per_side": config.candidates,
+        "l2": l2,
+        "cv_mrr_at_10_by_l2": cv,
+        "train_mrr_at_10": round(mrr(groups, ranker), 4),
+        "seed": SEED,
+    }
+    ranker = LearnedRanker(ranker.mean, ranker.scale, ranker.coef, ranker.intercept, meta)
+    text = json.dumps(ranker.to_json(), ensure_ascii=False, indent=2) + "\n"
+    for name, w in zip(FEATURES, ranker.coef, strict=True):
+        print(f"{name:20} {w:+.4f}", file=sys.stderr)
+    print(json.dumps(meta, indent=2), file=sys.stderr)
+    if args.check:
+        same = args.out.read_text(encoding="utf-8") == text
+        print("reproduced exactly" if same else "DIFFERS from the shipped weights")
+        return 0 if same else 1
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
