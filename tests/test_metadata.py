@@ -13,8 +13,11 @@ from hypothesis import strategies as st
 
 from samverkan_qa.errors import InvalidInputError
 from samverkan_qa.metadata import (
+    FACTS_VERSION,
     FIELDS,
     MUNICIPALITIES,
+    ORGANISATIONS,
+    PLACE_MUNICIPALITY,
     Fact,
     FieldFilter,
     extract_facts,
@@ -879,3 +882,214 @@ def test_property_a_stated_period_matches_whatever_surrounds_it(noise: str) -> N
     assert_offsets(text, facts)
     for expr in ("giltig=2024", "giltig=2023-01-01", "giltig=2025-12-31", "år=2024"):
         assert matches(facts, [parse_filter(expr)]) is True, expr
+
+
+# ---------------------------------------------------------------------------------------------
+# Hand-written layouts of agreements and decisions (not from the corpus)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # bullets, a description line under each item, blank lines between
+            "Överenskommelsen har tre fokusområden:\n\n• Narkotika\nArbetet mot försäljning av "
+            "narkotika i centrum ska öka.\n\n• Unga i riskzon\nSkolan, socialtjänsten och polisen "
+            "samverkar kring unga.\n\n• Trygghet i offentlig miljö\nBättre belysning och fler "
+            "vuxna ute på kvällarna.\n\nParterna följer upp arbetet varje år.",
+            ["Narkotika", "Unga i riskzon", "Trygghet i offentlig miljö"],
+        ),
+        (  # numbered, indented descriptions; the next list ("Läs mer:") is not part of it
+            "Parterna prioriterar följande områden:\n1. Narkotika\n   Minska försäljningen.\n"
+            "2. Våld i nära relationer\n   Tidiga insatser.\n3. Bostadsinbrott\n"
+            "   Grannsamverkan i villaområden.\n\nLäs mer:\n- Kommunens webbplats\n",
+            ["Narkotika", "Våld i nära relationer", "Bostadsinbrott"],
+        ),
+        (  # a heading without colon; each item's description after a dash on its line
+            "Fokusområden\n\n- Narkotika – arbetet mot försäljning i centrum\n- Unga vuxna – "
+            "stöd till den som vill lämna kriminalitet\n\nÖvrigt om avtalet.",
+            ["Narkotika", "Unga vuxna"],
+        ),
+        ("## Prioriterade områden\n\n1. Narkotika\n2. Trafik\n", ["Narkotika", "Trafik"]),
+        (  # a three-word subtitle stays part of the name
+            "Strategin prioriterar två områden:\n* Kunskap om brott\n* Trygghet – arbetet mot hat",
+            ["Kunskap om brott", "Trygghet – arbetet mot hat"],
+        ),
+        (  # a numbering that starts again is another list
+            "Prioriterade områden:\n1. Klotter\n2. Skadegörelse\n\nBilagor:\n1. Protokoll\n",
+            ["Klotter", "Skadegörelse"],
+        ),
+        (  # a table turned to text with tabs: a column under its heading
+            "Fokusområde\tBeskrivning\nNarkotika\tMinska försäljningen\n"
+            "Unga i riskzon\tTidiga insatser\n\nMer text.",
+            ["Narkotika", "Unga i riskzon"],
+        ),
+        (  # a Markdown table
+            "| Fokusområde | Ansvarig |\n|---|---|\n| Narkotika | Polisen |\n"
+            "| Trygghet i centrum | Kommunen |\n",
+            ["Narkotika", "Trygghet i centrum"],
+        ),
+        (  # a form: the cell after the label lists them
+            "Parter | Tyresö kommun, Polismyndigheten\nFokusområden | Narkotika, unga i riskzon "
+            "och trygghet i centrum\n",
+            ["Narkotika", "unga i riskzon", "trygghet i centrum"],
+        ),
+    ],
+)
+def test_priority_area_layouts(text: str, expected: list[str]) -> None:
+    facts = extract_facts(text)
+    assert_offsets(text, facts)
+    assert summary(facts)["priority_areas"] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "quote"),
+    [
+        (
+            "Överenskommelsen gäller under perioden 1 januari 2024 – 31 december 2026.",
+            ("2024-01-01", "2026-12-31", "överenskommelse"),
+            "gäller under perioden 1 januari 2024 – 31 december 2026",
+        ),
+        (
+            "Avtalet gäller från och med den 1 mars 2024 till och med den 28 februari 2027.",
+            ("2024-03-01", "2027-02-28", "avtal"),
+            "gäller från och med den 1 mars 2024 till och med den 28 februari 2027",
+        ),
+        (
+            "Samverkansavtalet gäller t.o.m. 30 juni 2026.",
+            (None, "2026-06-30", "avtal"),
+            "gäller t.o.m. 30 juni 2026",
+        ),
+        (
+            "Avtalet gäller fr o m 2024 t o m 2026.",
+            ("2024", "2026", "avtal"),
+            "gäller fr o m 2024 t o m 2026",
+        ),
+        (
+            "Överenskommelsen ska gälla under åren 2021–2022.",
+            ("2021", "2022", "överenskommelse"),
+            "gälla under åren 2021–2022",
+        ),
+        (
+            "Överenskommelsen gäller mellan 1 april 2025 och 31 mars 2027.",
+            ("2025-04-01", "2027-03-31", "överenskommelse"),
+            "gäller mellan 1 april 2025 och 31 mars 2027",
+        ),
+        (
+            "Avtalsperiod:\t2024-01-01 – 2026-12-31",
+            ("2024-01-01", "2026-12-31", "avtal"),
+            "Avtalsperiod:\t2024-01-01 – 2026-12-31",
+        ),
+        (  # a table row; nothing names the agreement, so no noun
+            "Giltighetstid | 1 januari 2024 – 31 december 2026",
+            ("2024-01-01", "2026-12-31", None),
+            "Giltighetstid | 1 januari 2024 – 31 december 2026",
+        ),
+    ],
+)
+def test_validity_layouts(text: str, expected: tuple[Any, ...], quote: str) -> None:
+    facts = extract_facts(text)
+    assert_offsets(text, facts)
+    assert summary(facts)["validity"] == [expected]
+    assert quotes(facts, "validity") == [quote]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Brotten minskade mellan 2019 och 2022.",  # no agreement
+        "Projektperiod: 2024–2026",  # not an agreement's period
+    ],
+)
+def test_no_validity_in_other_periods(text: str) -> None:
+    assert extract_facts(text)["validity"] == []
+
+
+def test_dates_and_diary_number_in_table_cells() -> None:
+    text = "Beslutsdatum | 2024-03-12\nDiarienummer | KS 2024/118\nUndertecknad\t2024-04-02"
+    facts = extract_facts(text)
+    assert_offsets(text, facts)
+    assert summary(facts)["dates"] == [("2024-03-12", "decision"), ("2024-04-02", "signed")]
+    assert summary(facts)["diary_number"] == ["KS 2024/118"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # a table of parties under a "Part" heading
+            "Part\tKontaktperson\nTyresö kommun\tAnna Andersson\nPolismyndigheten\tPer Persson\n"
+            "Storstockholms brandförsvar\tEva Ek\n",
+            [
+                ("kommun", "Tyresö kommun"),
+                ("polis", "Polismyndigheten"),
+                ("räddningstjänst", "Storstockholms brandförsvar"),
+            ],
+        ),
+        (  # housing companies by how municipal ones are named, and by data-file alias
+            "Överenskommelsen tecknas mellan Nynäshamns kommun, Nynäshamnsbostäder, "
+            "Botkyrkabyggen, Telgebostäder och AB Kalmarhem.",
+            [
+                ("kommun", "Nynäshamns kommun"),
+                ("bostadsbolag", "Nynäshamnsbostäder"),
+                ("bostadsbolag", "Botkyrkabyggen"),
+                ("bostadsbolag", "Telge Bostäder"),
+                ("bostadsbolag", "Kalmarhem"),
+            ],
+        ),
+        (
+            "Avtalet undertecknades av Huges vd, Tyresö Bostäder AB och Stångåstaden.",
+            [
+                ("bostadsbolag", "Huge Bostäder"),
+                ("bostadsbolag", "Tyresö Bostäder"),
+                ("bostadsbolag", "Stångåstaden"),
+            ],
+        ),
+        ("Polisen larmades till Stockholmshem i går.", []),  # not about an agreement
+    ],
+)
+def test_party_layouts_and_organisation_names(text: str, expected: list[tuple[str, str]]) -> None:
+    facts = extract_facts(text)
+    assert_offsets(text, facts)
+    assert summary(facts)["parties"] == expected
+
+
+def test_place_names_from_the_data_file_cover_the_country() -> None:
+    text = "Trygghetsvandringar i Gottsunda, Vivalla och Rosengård. I Bro finns en bro."
+    facts = extract_facts(text)
+    assert_offsets(text, facts)
+    assert summary(facts)["places"] == ["Gottsunda", "Vivalla", "Rosengård", "Bro"]
+    assert PLACE_MUNICIPALITY["Gottsunda"] == "Uppsala"
+
+
+def test_data_files_are_consistent() -> None:
+    municipalities = {m for m in PLACE_MUNICIPALITY.values()}
+    assert municipalities <= MUNICIPALITIES
+    assert not set(PLACE_MUNICIPALITY) & MUNICIPALITIES
+    assert ORGANISATIONS["Huge"] == ("bostadsbolag", "Huge Bostäder")
+    kinds = {kind for kind, _ in ORGANISATIONS.values()}
+    assert kinds <= {"bostadsbolag", "fastighetsbolag", "räddningstjänst"}
+
+
+def test_index_extracts_facts_again_when_extraction_changed(settings: Any, fake_embedder) -> None:
+    """An index built by an older extraction gets fresh facts on re-index, without
+    re-embedding: unchanged documents must not keep stale facts."""
+    from samverkan_qa.index import build_index, load_index
+
+    build_index(settings, fake_embedder)
+    folder = settings.index_dir
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["facts_version"] == FACTS_VERSION
+    # What an older version would have left: another version number and no facts.
+    manifest["facts_version"] = FACTS_VERSION - 1
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    docs = folder / "documents.jsonl"
+    rows = [json.loads(line) for line in docs.read_text(encoding="utf-8").splitlines()]
+    for row in rows:
+        row["metadata"]["facts"] = {}
+    docs.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+    report = build_index(settings, fake_embedder)
+    assert report.embedded_chunks == 0
+    index = load_index(folder)
+    assert index.manifest["facts_version"] == FACTS_VERSION
+    facts = index.documents["alvby-overenskommelse"].metadata["facts"]
+    assert facts["validity"][0]["value"]["to"] == "2025-12-31"

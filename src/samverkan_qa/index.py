@@ -28,6 +28,7 @@ from samverkan_qa.documents import Chunk, Document
 from samverkan_qa.embedding import Embedder
 from samverkan_qa.errors import IndexMismatchError, IndexNotFoundError, InvalidInputError
 from samverkan_qa.loading import Skipped, load_documents
+from samverkan_qa.metadata import FACTS_VERSION
 from samverkan_qa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -203,6 +204,7 @@ def build_index(
         and not report.new_or_changed
         and not report.removed
         and not _lexical_stale(previous)
+        and not _facts_stale(previous)
     )
     if not unchanged or list(previous.documents) != [d.doc_id for d in loaded.documents]:
         _write_index(settings.index_dir, embedder, chunking, loaded.documents, chunks, vectors)
@@ -218,6 +220,12 @@ def _lexical_stale(index: Index) -> bool:
     return index.manifest.get("lexical", {}).get("format_version") != LEXICAL_FORMAT
 
 
+def _facts_stale(index: Index) -> bool:
+    """The stored facts were extracted by another version of metadata.py: extract them again
+    (no re-embedding) and rewrite the index."""
+    return index.manifest.get("facts_version") != FACTS_VERSION
+
+
 def _check_target(folder: Path) -> None:
     """Never replace a folder that is not an index (a typo in --index must not delete data)."""
     if folder.is_file():
@@ -228,12 +236,13 @@ def _check_target(folder: Path) -> None:
 
 def _annotate(documents: list[Document], previous: Index | None = None) -> None:
     """Attach the facts each document states (dates, parties, period, ...). An unchanged
-    document keeps the facts the previous build extracted (same pipeline version)."""
+    document keeps the facts the previous build extracted (same facts version)."""
     from samverkan_qa.metadata import extract_facts, facts_to_json
 
+    reuse = previous if previous is not None and not _facts_stale(previous) else None
     for doc in documents:
         front = {k: v for k, v in doc.metadata.items() if k != "facts"}
-        old = previous.documents.get(doc.doc_id) if previous else None
+        old = reuse.documents.get(doc.doc_id) if reuse else None
         if old is not None and (old.hash, old.title) == (doc.hash, doc.title):
             old_front = {k: v for k, v in old.metadata.items() if k != "facts"}
             if old_front == front:  # front matter dates are facts too
@@ -387,6 +396,7 @@ def _manifest(
         counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
     return {
         "format_version": FORMAT_VERSION,
+        "facts_version": FACTS_VERSION,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "model": embedder.identity,
         "chunking": chunking,

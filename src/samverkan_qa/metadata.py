@@ -38,6 +38,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from importlib.resources import files
 from typing import Any
 
 from samverkan_qa.errors import InvalidInputError
@@ -78,6 +79,9 @@ PARTY_KINDS: tuple[str, ...] = (
     "kriminalvård",
 )
 FILTER_KEYS: tuple[str, ...] = ("kommun", "giltig", "typ", "part", "år", "doc")
+#: Bump when extraction changes what it finds: an index re-extracts the facts of unchanged
+#: documents built with another version (no re-embedding).
+FACTS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -105,114 +109,64 @@ class FieldFilter:
 # ---------------------------------------------------------------------------------------------
 # Dictionaries
 
-# Names with a space are written with "_" here (one name per whitespace-separated word).
-_MUNICIPALITY_WORDS = (
-    # Stockholms län (26)
-    "Botkyrka Danderyd Ekerö Haninge Huddinge Järfälla Lidingö Nacka Norrtälje Nykvarn "
-    "Nynäshamn Salem Sigtuna Sollentuna Solna Stockholm Sundbyberg Södertälje Tyresö Täby "
-    "Upplands_Väsby Upplands-Bro Vallentuna Vaxholm Värmdö Österåker "
-    # Uppsala län (8)
-    "Enköping Heby Håbo Knivsta Tierp Uppsala Älvkarleby Östhammar "
-    # Södermanlands län (9)
-    "Eskilstuna Flen Gnesta Katrineholm Nyköping Oxelösund Strängnäs Trosa Vingåker "
-    # Östergötlands län (13)
-    "Boxholm Finspång Kinda Linköping Mjölby Motala Norrköping Söderköping Vadstena "
-    "Valdemarsvik Ydre Åtvidaberg Ödeshög "
-    # Jönköpings län (13)
-    "Aneby Eksjö Gislaved Gnosjö Habo Jönköping Mullsjö Nässjö Sävsjö Tranås Vaggeryd "
-    "Vetlanda Värnamo "
-    # Kronobergs län (8)
-    "Alvesta Lessebo Ljungby Markaryd Tingsryd Uppvidinge Växjö Älmhult "
-    # Kalmar län (12)
-    "Borgholm Emmaboda Hultsfred Högsby Kalmar Mönsterås Mörbylånga Nybro Oskarshamn Torsås "
-    "Vimmerby Västervik "
-    # Gotlands län (1)
-    "Gotland "
-    # Blekinge län (5)
-    "Karlshamn Karlskrona Olofström Ronneby Sölvesborg "
-    # Skåne län (33)
-    "Bjuv Bromölla Burlöv Båstad Eslöv Helsingborg Hässleholm Höganäs Hörby Höör Klippan "
-    "Kristianstad Kävlinge Landskrona Lomma Lund Malmö Osby Perstorp Simrishamn Sjöbo Skurup "
-    "Staffanstorp Svalöv Svedala Tomelilla Trelleborg Vellinge Ystad Åstorp Ängelholm "
-    "Örkelljunga Östra_Göinge "
-    # Hallands län (6)
-    "Falkenberg Halmstad Hylte Kungsbacka Laholm Varberg "
-    # Västra Götalands län (49)
-    "Ale Alingsås Bengtsfors Bollebygd Borås Dals-Ed Essunga Falköping Färgelanda Grästorp "
-    "Gullspång Göteborg Götene Herrljunga Hjo Härryda Karlsborg Kungälv Lerum Lidköping "
-    "Lilla_Edet Lysekil Mariestad Mark Mellerud Munkedal Mölndal Orust Partille Skara Skövde "
-    "Sotenäs Stenungsund Strömstad Svenljunga Tanum Tibro Tidaholm Tjörn Tranemo Trollhättan "
-    "Töreboda Uddevalla Ulricehamn Vara Vårgårda Vänersborg Åmål Öckerö "
-    # Värmlands län (16)
-    "Arvika Eda Filipstad Forshaga Grums Hagfors Hammarö Karlstad Kil Kristinehamn Munkfors "
-    "Storfors Sunne Säffle Torsby Årjäng "
-    # Örebro län (12)
-    "Askersund Degerfors Hallsberg Hällefors Karlskoga Kumla Laxå Lekeberg Lindesberg "
-    "Ljusnarsberg Nora Örebro "
-    # Västmanlands län (10)
-    "Arboga Fagersta Hallstahammar Kungsör Köping Norberg Sala Skinnskatteberg Surahammar "
-    "Västerås "
-    # Dalarnas län (15)
-    "Avesta Borlänge Falun Gagnef Hedemora Leksand Ludvika Malung-Sälen Mora Orsa Rättvik "
-    "Smedjebacken Säter Vansbro Älvdalen "
-    # Gävleborgs län (10)
-    "Bollnäs Gävle Hofors Hudiksvall Ljusdal Nordanstig Ockelbo Ovanåker Sandviken Söderhamn "
-    # Västernorrlands län (7)
-    "Härnösand Kramfors Sollefteå Sundsvall Timrå Ånge Örnsköldsvik "
-    # Jämtlands län (8)
-    "Berg Bräcke Härjedalen Krokom Ragunda Strömsund Åre Östersund "
-    # Västerbottens län (15)
-    "Bjurholm Dorotea Lycksele Malå Nordmaling Norsjö Robertsfors Skellefteå Sorsele Storuman "
-    "Umeå Vilhelmina Vindeln Vännäs Åsele "
-    # Norrbottens län (14)
-    "Arjeplog Arvidsjaur Boden Gällivare Haparanda Jokkmokk Kalix Kiruna Luleå Pajala Piteå "
-    "Älvsbyn Överkalix Övertorneå"
-)
-#: All 290 Swedish municipalities (kommuner), canonical spelling.
-MUNICIPALITIES: frozenset[str] = frozenset(n.replace("_", " ") for n in _MUNICIPALITY_WORDS.split())
+# Names come from the text files in samverkan_qa/data (package data), one entry a line, "#"
+# starts a comment; a trailing "*" marks a name that is also a common word.
 
+
+def _data_lines(name: str) -> list[str]:
+    text = files("samverkan_qa").joinpath("data", name).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and line.strip()[0] != "#"]
+
+
+def _flagged(entry: str) -> tuple[str, bool]:
+    """ "Handen *" -> ("Handen", True); "Skogås" -> ("Skogås", False)."""
+    entry = entry.strip()
+    return (entry[:-1].strip(), True) if entry.endswith("*") else (entry, False)
+
+
+_KOMMUNER = [_flagged(line) for line in _data_lines("kommuner.txt")]
+#: All 290 Swedish municipalities (kommuner), canonical spelling (data/kommuner.txt).
+MUNICIPALITIES: frozenset[str] = frozenset(name for name, _ in _KOMMUNER)
 #: Municipality names that are also common words, first names or surnames: matched only as
 #: "X kommun", "Xs kommun" or "X stad".
-AMBIGUOUS_MUNICIPALITIES: frozenset[str] = frozenset(
-    [
-        "Ale",
-        "Berg",
-        "Boden",
-        "Dorotea",
-        "Kil",
-        "Kinda",
-        "Lund",
-        "Mark",
-        "Mora",
-        "Nora",
-        "Orsa",
-        "Sala",
-        "Salem",
-        "Sunne",
-        "Vara",
-        "Vilhelmina",
-        "Åre",
-    ]
-)
+AMBIGUOUS_MUNICIPALITIES: frozenset[str] = frozenset(name for name, amb in _KOMMUNER if amb)
 
-#: Named parts of municipalities (kommundelar, tätorter, stadsdelar) in and around Södertörn.
-_PLACE_WORDS = (
-    # Huddinge
-    "Flemingsberg Skogås Vårby Vårby_gård Trångsund Stuvsta Snättringe Segeltorp Sjödalen "
-    "Fullersta Kungens_kurva Glömsta Länna Visättra Masmo Sörskogen Tomtberga Balingsta "
-    # Haninge
-    "Brandbergen Jordbro Vendelsö Västerhaninge Tungelsta Dalarö Muskö Årsta_havsbad "
-    # Södertälje
-    "Ronna Hovsjö Geneta Fornhöjden Järna Hölö Mölnbo Saltskog Brunnsäng Östertälje "
-    "Pershagen Enhörna "
-    # Botkyrka, Nynäshamn, Tyresö
-    "Alby Fittja Hallunda Norsborg Tumba Tullinge Storvreten Ösmo Sorunda Trollbäcken "
-    # Stockholm and other well-known areas
-    "Rinkeby Tensta Husby Järva Skärholmen Rosengård Hjällbo Hammarkullen Biskopsgården"
-)
-PLACES: frozenset[str] = frozenset(n.replace("_", " ") for n in _PLACE_WORDS.split())
+
+def _read_places() -> dict[str, tuple[str, bool]]:
+    """data/platser.txt: place -> (its municipality, whether the name is also a word)."""
+    out: dict[str, tuple[str, bool]] = {}
+    for line in _data_lines("platser.txt"):
+        municipality, _, names = line.partition(":")
+        for entry in names.split(","):
+            name, ambiguous = _flagged(entry)
+            if name and name not in MUNICIPALITIES:
+                out.setdefault(name, (municipality.strip(), ambiguous))
+    return out
+
+
+_PLACE_DATA = _read_places()
+#: Named parts of municipalities (kommundelar, tätorter, stadsdelar) -> their municipality.
+PLACE_MUNICIPALITY: dict[str, str] = {name: mun for name, (mun, _) in _PLACE_DATA.items()}
+PLACES: frozenset[str] = frozenset(name for name, (_, amb) in _PLACE_DATA.items() if not amb)
 #: Place names that are also common words: need "i/från/till/kring" before them.
-_AMBIGUOUS_PLACES = frozenset({"Handen"})
+_AMBIGUOUS_PLACES = frozenset(PLACE_MUNICIPALITY) - PLACES
+
+
+def _read_organisations() -> dict[str, tuple[str, str]]:
+    """data/organisationer.txt: every name and alias -> (party kind, canonical name)."""
+    out: dict[str, tuple[str, str]] = {}
+    for line in _data_lines("organisationer.txt"):
+        kind, canonical, *rest = [cell.strip() for cell in line.split("|")]
+        aliases = rest[0].split(",") if rest else []
+        for name in [canonical, *aliases]:
+            if name.strip():
+                out[name.strip()] = (kind, canonical)
+    return out
+
+
+#: Named organisations (housing companies, fire and rescue services, ...): every name and
+#: alias -> (party kind, canonical name).
+ORGANISATIONS: dict[str, tuple[str, str]] = _read_organisations()
 
 _NUMBER_WORDS = {
     "två": 2,
@@ -332,7 +286,7 @@ def _parse_point(token: str) -> str | None:
 
 
 _ROLE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (role, re.compile(rf"(?:{pattern})[^\S\n]*(?::[^\S\n]*)?(?:den[^\S\n]+)?$", re.I))
+    (role, re.compile(rf"(?:{pattern})[^\S\n]*(?:[:|][^\S\n]*)?(?:den[^\S\n]+)?$", re.I))
     for role, pattern in (
         ("published", r"\bpressmeddelande|\bpublicerad|\bpublicerat|\bpubliceringsdatum"),
         ("published", r"\bsenast[^\S\n]+(?:uppdaterad|ändrad)|\buppdaterad|\bpublicerad_datum"),
@@ -394,16 +348,19 @@ def _extract_dates(text: str, period_roles: dict[int, str]) -> list[Fact]:
 
 _NOUN_RE = re.compile(
     r"(?i)\b\w*?(huvudavtal|underavtal|avtal|överenskommelse|avsiktsförklaring)"
-    r"(?:en|et|ens|ets|erna|er|arna|ar|rna|ns|n|r|s|perioden|period|stid)?\b"
+    r"(?:en|et|ens|ets|erna|er|arna|ar|rna|ns|n|r|s|s?perioden|s?period|stiden|stid)?\b"
 )
 _VERB_RE = re.compile(r"(?i)\b(?:gäller|gälla|gällde|gällande|giltig\w*|löper|löpte)\b")
 _LEAD_VERB = rf"(?P<verb>(?i:gäller|gälla|gällde|gällande|giltigt?|giltiga|löper|löpte){_SP}+)"
+# A table row or form field turned to text: "Giltighetstid | ...", "Avtalsperiod:\t...".
+_CELL_GAP = rf"{_SP}*(?:[:|\t]{_SP}*)+"
 _LEAD_NOUN = (
     rf"(?P<lnoun>(?i:(?:(?:för|under){_SP}+)?(?:perioden|åren|tiden|avtalsperioden){_SP}+"
-    rf"|med{_SP}+giltighet(?:stid)?{_SP}+))"
+    rf"|med{_SP}+giltighet(?:stid)?{_SP}+"
+    rf"|(?P<label>giltighets(?:tid|period)|avtals(?:tid|period)){_CELL_GAP}))"
 )
 _LEAD = rf"{_LEAD_VERB}?(?i:för{_SP}+)?{_LEAD_NOUN}?"
-_FROMW = rf"(?i:från(?:{_SP}+och{_SP}+med)?|fr\.{_SP}?o\.{_SP}?m\.)"
+_FROMW = rf"(?i:från(?:{_SP}+och{_SP}+med)?|fr\.{_SP}?o\.{_SP}?m\.|fr{_SP}o{_SP}m)"
 _TOW = rf"(?i:(?:fram{_SP}+)?till(?:{_SP}+och{_SP}+med)?|t\.{_SP}?o\.{_SP}?m\.|t{_SP}o{_SP}m)"
 _DEN = rf"(?:(?i:den){_SP}+)?"
 _EDGE_L = r"(?<![\w\-–/:.])"
@@ -420,8 +377,15 @@ _PERIOD_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "range",
         re.compile(
-            rf"{_EDGE_L}{_LEAD}(?P<a>{_ISO}|(?:19|20)\d\d){_SP}?[-–—]{_SP}?"
-            rf"(?P<b>{_ISO}|(?:19|20)\d\d){_EDGE_R}"
+            rf"{_EDGE_L}{_LEAD}(?P<a>{_ISO}|{_DMY}|(?:19|20)\d\d){_SP}*[-–—]{_SP}*"
+            rf"(?P<b>{_ISO}|{_DMY}|(?:19|20)\d\d){_EDGE_R}"
+        ),
+    ),
+    (
+        "range",
+        re.compile(
+            rf"{_EDGE_L}{_LEAD}(?i:mellan){_SP}+{_DEN}(?P<a>{_POINT}){_SP}+(?i:och){_SP}+"
+            rf"{_DEN}(?P<b>{_POINT}){_EDGE_R}"
         ),
     ),
     ("to", re.compile(rf"{_EDGE_L}{_LEAD}{_TOW}{_SP}+{_DEN}(?P<b>{_POINT}){_EDGE_R}")),
@@ -477,13 +441,19 @@ def _extract_validity(text: str, sentences: _Sentences) -> tuple[list[Fact], dic
             ):
                 taken.append((start, end))  # backwards or too long: no period, nor parts of one
                 continue
-            lead_verb = bool(m.group("verb")) or "giltighet" in (m.group("lnoun") or "").lower()
+            label = bool(m.group("label"))  # "Giltighetstid: ...": a period by its name
+            lead_verb = label or bool(m.group("verb"))
+            lead_verb = lead_verb or "giltighet" in (m.group("lnoun") or "").lower()
             sent_lo = max(sentences.start(start), start - 60)
             verb_before = lead_verb or bool(_VERB_RE.search(text, sent_lo, start))
-            noun = _noun_before(text, sentences, start, 250) or _pronoun_noun(
-                text, sentences, start
+            own = _NOUN_RE.search(m.group("label") or "")  # "Avtalsperiod" names its noun
+            noun = (
+                (own.group(1).casefold(), 0)
+                if own
+                else _noun_before(text, sentences, start, 250)
+                or _pronoun_noun(text, sentences, start)
             )
-            if noun is None:  # a period of something else (an uppdrag, a strategy, a job)
+            if noun is None and not label:  # a period of something else (a strategy, a job)
                 continue
             if kind == "to" and not (verb_before or noun[1] <= 15):
                 continue
@@ -711,6 +681,9 @@ _MUN_ANY = "|".join(
     re.escape(n)
     for n in sorted(MUNICIPALITIES | {m.upper() for m in MUNICIPALITIES}, key=len)[::-1]
 )
+_MUN_ONE_WORD = "|".join(
+    re.escape(n) for n in sorted(MUNICIPALITIES, key=len, reverse=True) if n.isalpha()
+)
 _DIRECTION = r"(?:\s+(?i:syd|nord|väst|öst|mitt|city)\b)?"
 _AREA_NAME = rf"[{_UPPER}][{_LOWER}]+(?:/[{_UPPER}][{_LOWER}]+)*{_DIRECTION}"
 _PARTY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -732,19 +705,23 @@ _PARTY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "räddningstjänst",
         re.compile(rf"\b(?P<area>[{_UPPER}][{_LOWER}]+s)\s+(?i:brandförsv[aä]rsförbund)\w*"),
     ),
-    ("räddningstjänst", re.compile(r"\b(?:Storstockholms brandförsvar|Räddningstjänsten Syd)\b")),
-    ("räddningstjänst", re.compile(r"\b(?P<generic>[Rr]äddningstjänsten|[Bb]randförsvaret)\b")),
+    # Named organisations from data/organisationer.txt; the kind comes from the data.
     (
-        "bostadsbolag",
+        "named",
         re.compile(
-            r"\bHuge(?:\s+Bostäder(?:\s+AB)?)?s?\b(?!\.\w)|\b(?P<name>[A-ZÅÄÖ]\w+) Bostäder\b"
+            rf"(?<![\w\-])(?P<org>{_genitive_alternatives(ORGANISATIONS)})(?:{_SP}+AB)?"
+            r"(?![\w\-]|\.\w)"
         ),
     ),
+    ("räddningstjänst", re.compile(r"\b(?P<generic>[Rr]äddningstjänsten|[Bb]randförsvaret)\b")),
+    # Municipal housing companies by how they are named: "Tyresö Bostäder", "AB Kalmarhem",
+    # "Nynäshamnsbostäder", "Botkyrkabyggen" (the last two only after a municipality's name).
     (
         "bostadsbolag",
         re.compile(
-            r"\b(?P<name>Telgebostäder|Telge Bostäder|Haningehem|Stockholmshem|Familjebostäder"
-            r"|Botkyrkabyggen|Sollentunahem|Nynäshamnsbostäder|Tyresö Bostäder)\b"
+            rf"\b(?P<name>[{_UPPER}][{_LOWER}]+ Bostäder)(?:{_SP}+AB)?\b"
+            rf"|\bAB (?P<abname>[{_UPPER}][{_LOWER}]+hem)\b"
+            rf"|(?<![\w\-])(?:AB )?(?P<munname>(?:{_MUN_ONE_WORD})s?(?:hem|bostäder|byggen|hus))\b"
         ),
     ),
     (
@@ -788,10 +765,8 @@ def _party_name(kind: str, m: re.Match[str]) -> tuple[str, str] | None:
             return name, name
         return m.group(0), m.group(0)
     if kind == "bostadsbolag":
-        name = groups.get("name")
-        if not name:
-            return "Huge Bostäder", "Huge Bostäder"
-        name = f"{name} Bostäder" if "Bostäder" in m.group(0) and "Bostäder" not in name else name
+        name = groups.get("name") or groups.get("abname") or groups["munname"]
+        name = ORGANISATIONS.get(name, (kind, name))[1]  # "Telgebostäder" -> "Telge Bostäder"
         return name, name
     if kind == "fastighetsbolag":
         return groups["name"], groups["name"]
@@ -805,12 +780,34 @@ _PARTY_CUE = re.compile(
 _BULLET_LINE = re.compile(rf"{_SP}*[-•*▪·]{_SP}+")
 
 
+_PARTY_HEADER = re.compile(r"(?i)\b(?:avtals)?part(?:er|erna|na)?\b|\bundertecknare\b")
+
+
+def _table_header(text: str, line_start: int) -> str | None:
+    """The first row of the table (cells split by tabs or " | ") holding the line at
+    `line_start`; None when that line is not a table row."""
+    header = None
+    while True:
+        nl = text.find("\n", line_start)
+        line = text[line_start : len(text) if nl < 0 else nl]
+        if not _CELL_SEP.search(line.strip(" |")) and not (header and _RULE_CELL.match(line)):
+            return header
+        if not _RULE_CELL.match(line):
+            header = line
+        if line_start == 0:
+            return header
+        line_start = text.rfind("\n", 0, line_start - 1) + 1
+
+
 def _in_party_context(text: str, sentences: _Sentences, pos: int) -> bool:
     """Is a mention at `pos` named as a party: in a sentence about an agreement or its signing,
     or an item of a bullet list whose heading is such a sentence?"""
     if _PARTY_CUE.search(text, sentences.start(pos), sentences.end(pos)):
         return True
     line_start = text.rfind("\n", 0, pos) + 1
+    header = _table_header(text, line_start)
+    if header is not None and _PARTY_HEADER.search(header):
+        return True
     if not _BULLET_LINE.match(text, line_start):
         return False
     for _ in range(40):
@@ -827,12 +824,18 @@ def _in_party_context(text: str, sentences: _Sentences, pos: int) -> bool:
 def _extract_parties(text: str, sentences: _Sentences) -> list[Fact]:
     found: dict[tuple[str, str], Fact] = {}
     named_rescue: list[str] = []  # named fire and rescue services mentioned anywhere
-    for kind, pattern in _PARTY_PATTERNS:
+    for pattern_kind, pattern in _PARTY_PATTERNS:
         for m in pattern.finditer(text):
-            named = _party_name(kind, m)
-            if named is None:
-                continue
-            name, key = named
+            kind = pattern_kind
+            if kind == "named":  # "Huges" -> ("bostadsbolag", "Huge Bostäder")
+                org = m.group("org")
+                kind, name = ORGANISATIONS.get(org) or ORGANISATIONS[org[:-1]]
+                key = name
+            else:
+                named = _party_name(kind, m)
+                if named is None:
+                    continue
+                name, key = named
             is_named_rescue = kind == "räddningstjänst" and not key.startswith("generic:")
             if is_named_rescue and name not in named_rescue:
                 named_rescue.append(name)
@@ -858,7 +861,7 @@ def _extract_parties(text: str, sentences: _Sentences) -> list[Fact]:
 # Diary number
 
 _DIARY_RE = re.compile(
-    rf"(?<![^\W\d_])(?i:diarienummer|diarienr|dnr|ärendenummer|ärendenr)\.?{_SP}*:?\s*"
+    rf"(?<![^\W\d_])(?i:diarienummer|diarienr|dnr|ärendenummer|ärendenr)\.?{_SP}*[:|]?\s*"
     rf"(?P<no>(?:[{_UPPER}]{{1,10}}[ -]?)?\d{{2,4}}[/:.\-]\d+(?:[./:\-]\d+)*"
     rf"(?:/[{_UPPER}]{{1,6}}(?![\w]))?)"
 )
@@ -978,9 +981,40 @@ def _merge_acronyms(s: str, spans: list[tuple[int, int]]) -> list[tuple[int, int
     return out
 
 
+# An item's own description on its line: "Narkotika – arbetet mot försäljning i centrum".
+_ITEM_DESCRIPTION = re.compile(rf"{_SP}+[–—-]{_SP}+|:{_SP}+")
+#: Description lines allowed under one item of a list whose items have descriptions.
+MAX_DESCRIPTION_LINES = 4
+
+
+def _item_span(line: str, a: int, b: int) -> tuple[int, int]:
+    """The item's name: a short head before " – " or ": " when a description of four words or
+    more follows ("Trygghet – arbetet mot brott" keeps its subtitle: three words)."""
+    cut = _ITEM_DESCRIPTION.search(line, a, b)
+    if cut and 0 < len(line[a : cut.start()].split()) <= 6 and len(line[cut.end() : b].split()) > 3:
+        b = cut.start()
+    return _stripped_span(line, a, b, " \t\u00a0,;.*")
+
+
+def _marker_style(marker: str) -> str:
+    """ "1." and "2)" -> "1." / "1)"; "-", "•" -> themselves: one list keeps one style."""
+    marker = marker.strip()
+    return re.sub(r"\d+", "1", marker)
+
+
 def _bullet_items(text: str, pos: int, count: int | None) -> list[tuple[int, int]]:
-    """Items of a bullet list starting at or after `pos` (after an intro ending in ':')."""
+    """Items of a bullet or numbered list starting at or after `pos` (after its intro).
+
+    A list whose first item is followed by plain lines has descriptions under its items: those
+    lines are skipped (up to MAX_DESCRIPTION_LINES per item). Any list ends at a marker of
+    another style, a numbering that does not continue, an intro ending in ":" or a longer
+    stretch of text; a list without descriptions ends at its first plain line.
+    """
     items: list[tuple[int, int]] = []
+    style: str | None = None
+    number: int | None = None
+    described: bool | None = None  # decided by what follows the first item
+    plain = 0  # plain lines since the last item
     while pos < len(text):
         nl = text.find("\n", pos)
         line_end = len(text) if nl < 0 else nl
@@ -989,6 +1023,15 @@ def _bullet_items(text: str, pos: int, count: int | None) -> list[tuple[int, int
         marks = []
         m = _BULLET_START.match(line)
         if m:
+            marker = line[: m.end()].strip()
+            if style is not None and _marker_style(marker) != style:
+                break
+            style = _marker_style(marker)
+            digits = re.match(r"\d+", marker)
+            if digits:
+                if number is not None and int(digits.group(0)) != number + 1:
+                    break
+                number = int(digits.group(0))
             marks.append(m.end())
         marks += [mm.end() for mm in _BULLET_MID.finditer(line)]
         for k, mark in enumerate(marks):
@@ -996,16 +1039,77 @@ def _bullet_items(text: str, pos: int, count: int | None) -> list[tuple[int, int
             if k + 1 < len(marks):
                 nxt = _BULLET_MID.search(line, mark)
                 stop = nxt.start() if nxt else len(line)
-            a, b = _stripped_span(line, mark, stop, " \t\u00a0,;.")
+            a, b = _item_span(line, mark, stop)
             if a < b and b - a <= 200:
                 found.append((pos + a, pos + b))
-        if not found and (line.strip() or items):  # blank lines only before the first item
-            break
+        if found:
+            if items and described is None:
+                described = plain > 0
+            plain = 0
+        elif line.strip():
+            if not items or described is False:  # text before the list, or after a plain one
+                break
+            plain += 1
+            if plain > MAX_DESCRIPTION_LINES or line.rstrip().endswith(":"):
+                break
+        # blank lines (paragraph spacing from HTML or Word) neither end nor describe a list
         items.extend(found)
         if count is not None and len(items) >= count:
             return items[:count]
         pos = line_end + 1
     return items
+
+
+# A short line without closing punctuation, followed by blank lines (skipped) and a list.
+_HEADING_RE = re.compile(
+    rf"(?m)^{_SP}*(?:#{{1,6}}{_SP}+)?(?P<h>[^\n]{{3,80}}?(?<![.:;,!?])){_SP}*$\n*"
+)
+_CELL_SEP = re.compile(rf"{_SP}*\|{_SP}*|{_SP}*\t[\t ]*")
+_RULE_CELL = re.compile(r"^[\s:|+\-=]*$")  # a Markdown table's |---|---| line
+
+
+def _table_rows(text: str) -> list[list[list[tuple[int, int]]]]:
+    """Tables turned to text (cells separated by tabs or " | "): blocks of consecutive rows,
+    each row its non-empty cells as offsets into `text`."""
+    tables: list[list[list[tuple[int, int]]]] = []
+    block: list[list[tuple[int, int]]] = []
+    pos = 0
+    for line in text.split("\n"):
+        cells: list[tuple[int, int]] = []
+        if _CELL_SEP.search(line) and not _RULE_CELL.match(line):
+            cut = 0
+            for sep in [*_CELL_SEP.finditer(line), None]:
+                end = sep.start() if sep else len(line)
+                a, b = _stripped_span(line, cut, end, " \t\u00a0*")
+                if a < b:
+                    cells.append((pos + a, pos + b))
+                cut = sep.end() if sep else len(line)
+        if len(cells) >= 2:
+            block.append(cells)
+        elif not _RULE_CELL.match(line) or not line.strip():
+            if block:
+                tables.append(block)
+            block = []
+        pos += len(line) + 1
+    if block:
+        tables.append(block)
+    return tables
+
+
+def _table_priorities(text: str) -> list[tuple[int, int]]:
+    """ "Fokusområde | Beskrivning" heading a column of areas, or a row
+    "Fokusområden | A, B och C" listing them in its next cell."""
+    spans: list[tuple[int, int]] = []
+    for rows in _table_rows(text):
+        head_a, head_b = rows[0][0]
+        if len(rows) > 1 and _PRIORITY_CUE.search(text, head_a, head_b):
+            spans += [row[0] for row in rows[1:] if row[0][1] - row[0][0] <= 200]
+            continue
+        for row in rows:
+            (a, b), (va, vb) = row[0], row[1]
+            if _PRIORITY_CUE.search(text, a, b):
+                spans += [(va + x, va + y) for x, y in _split_inline(text[va:vb], None)]
+    return spans
 
 
 def _area_key(item: str) -> str:
@@ -1033,6 +1137,13 @@ def _extract_priorities(text: str, sentences: _Sentences) -> list[Fact]:
         seg_start, seg_end = _stripped_span(text, m.end(), end, " \t\n\u00a0.")
         seg = text[seg_start:seg_end]
         spans += [(seg_start + a, seg_start + b) for a, b in _split_inline(seg, count)]
+    # 1b. A heading names the list: "Prioriterade områden" or "## Fokusområden", then items.
+    for m in _HEADING_RE.finditer(text):
+        heading, nl = m.group("h"), text.find("\n", m.end())
+        first = text[m.end() : len(text) if nl < 0 else nl]
+        if _PRIORITY_CUE.search(heading) and _BULLET_START.match(first):
+            spans += _bullet_items(text, m.end(), _count(heading))
+    spans += _table_priorities(text)
     # 2. "Samverkansavtalet har fyra fokusområden, A, B, C samt D."
     for m in _COUNT_COMMA_RE.finditer(text):
         n = m.group("n").casefold()
