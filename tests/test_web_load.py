@@ -1,4 +1,7 @@
-"""20 concurrent API clients, 200 questions: every one answered, correctly, none lost."""
+"""20 concurrent API clients, 200 questions: every one answered, none lost, and each reply
+retrieved what it should: for an answerable question the gold phrase is in one of the top 5
+passages (`hits`) and the reply does not abstain; for the unanswerable one the reply abstains.
+This checks retrieval under load, not that the composed answer text is right."""
 
 from __future__ import annotations
 
@@ -17,8 +20,8 @@ CLIENTS = 20
 REQUESTS = 200
 REQUEST_TIMEOUT = 120  # seconds for one answer, queueing included
 OVERALL_TIMEOUT = 600  # seconds for all of them
-# (question, phrase one of the returned hits must contain), from /work/shared/eval/dev.jsonl;
-# None: the documents cannot answer, the reply must abstain.
+# (question, gold phrase one of the top 5 returned hits must contain), from
+# /work/shared/eval/dev.jsonl; None: the documents cannot answer, the reply must abstain.
 QUESTIONS: list[tuple[str, str | None]] = [
     ("Hur länge gäller Haninges överenskommelse?", "gäller fram till den 31 december 2027"),
     ("Vem är brandchef för Södertörns brandförsvarsförbund?", "Lars-Göran Uddholm"),
@@ -49,7 +52,7 @@ class Outcome:
     index: int
     question: str
     seconds: float = 0.0
-    ok: bool = False
+    gold_in_top5: bool = False  # see the module docstring
     error: str = ""
 
 
@@ -64,7 +67,8 @@ class Tally:
 
 
 def check(reply: Any, expected: str | None) -> str:
-    """ "" when the API reply is right, else what is wrong with it."""
+    """ "" when the reply's hits hold the gold phrase (or it abstains on the unanswerable
+    question), else what is wrong with it. The answer text itself is not checked."""
     if not isinstance(reply, dict):
         return f"not a JSON object: {reply!r:.200}"
     if expected is None:
@@ -91,7 +95,7 @@ def worker(url: str, work: queue.Queue[int], tally: Tally, deadline: float) -> N
             job = client.submit(question, 5, "", "", "", "", api_name="/search")
             reply = job.result(timeout=REQUEST_TIMEOUT)
             outcome.error = check(reply, expected)
-            outcome.ok = not outcome.error
+            outcome.gold_in_top5 = not outcome.error
         except Exception as exc:  # noqa: BLE001 - every failure is reported, none is lost
             outcome.error = f"{type(exc).__name__}: {exc}"
         outcome.seconds = time.perf_counter() - started
@@ -103,7 +107,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
-def test_concurrent_clients_all_get_correct_answers(web_server: Server) -> None:  # noqa: F811
+def test_concurrent_clients_all_get_the_gold_passage(web_server: Server) -> None:  # noqa: F811
     assert web_server.url.startswith(f"http://{HOST}:")
     work: queue.Queue[int] = queue.Queue()
     for i in range(REQUESTS):
@@ -127,7 +131,9 @@ def test_concurrent_clients_all_get_correct_answers(web_server: Server) -> None:
         "clients": CLIENTS,
         "requests": REQUESTS,
         "answered": len(outcomes),
-        "correct": sum(o.ok for o in outcomes),
+        # Gold phrase among the top 5 passages (or abstained when unanswerable); the answer
+        # text is not judged.
+        "gold_in_top5": sum(o.gold_in_top5 for o in outcomes),
         "wall_seconds": round(wall, 2),
         "throughput_per_second": round(len(outcomes) / wall, 2) if wall else None,
         "p50_seconds": round(percentile(latencies, 0.50), 3) if latencies else None,
@@ -137,7 +143,7 @@ def test_concurrent_clients_all_get_correct_answers(web_server: Server) -> None:
         "failures": [
             {"index": o.index, "question": o.question, "error": o.error}
             for o in outcomes
-            if not o.ok
+            if not o.gold_in_top5
         ][:20],
     }
     OUTPUT.mkdir(parents=True, exist_ok=True)
@@ -145,11 +151,12 @@ def test_concurrent_clients_all_get_correct_answers(web_server: Server) -> None:
         json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
     print(
-        f"\n{report['answered']}/{REQUESTS} answered, {report['correct']} correct, "
+        f"\n{report['answered']}/{REQUESTS} answered, {report['gold_in_top5']} with the gold "
+        f"passage in the top 5, "
         f"{CLIENTS} clients, {wall:.1f} s: p50 {report['p50_seconds']} s, "
         f"p95 {report['p95_seconds']} s, max {report['max_seconds']} s"
     )
     assert not any(t.is_alive() for t in threads), "clients still waiting after the timeout"
     assert sorted(o.index for o in outcomes) == list(range(REQUESTS)), "requests were lost"
-    assert report["correct"] == REQUESTS, report["failures"]
+    assert report["gold_in_top5"] == REQUESTS, report["failures"]
     assert web_server.process.poll() is None, "the server died under load"
