@@ -93,25 +93,52 @@ def shot(page: Any, name: str, *, full_page: bool = False) -> Path:
     return path
 
 
-def in_view(page: Any, selector: str) -> bool:
-    """Whether the element is inside its scroll container's and the window's visible area."""
-    return bool(
+# Whether the element is inside its scroll container's and the window's visible area.
+IN_VIEW_JS = """(sel) => {
+    const el = document.querySelector(sel);
+    if (!el) return false;
+    let box = el.parentElement;
+    while (box && !(box.scrollHeight > box.clientHeight + 1 &&
+           ["auto", "scroll"].includes(getComputedStyle(box).overflowY))) {
+        box = box.parentElement;
+    }
+    const r = el.getBoundingClientRect();
+    const c = box ? box.getBoundingClientRect() : {top: 0, bottom: innerHeight};
+    return r.bottom > c.top && r.top < c.bottom && r.bottom > 0 && r.top < innerHeight;
+}"""
+
+
+def wait_in_view(page: Any, selector: str) -> None:
+    """Wait until the element has been scrolled into view (smooth scrolling takes a while)."""
+    page.wait_for_function(IN_VIEW_JS, arg=selector, timeout=TIMEOUT_MS)
+
+
+def clipboard_when(page: Any, expected: str) -> str:
+    """The clipboard's text as soon as it is `expected`, else when TIMEOUT_MS has passed (the
+    copy button writes it asynchronously). Polled inside the page: `evaluate` awaits the
+    promise, `wait_for_function` would take the pending promise itself as truthy."""
+    return str(
         page.evaluate(
-            """(sel) => {
-                const el = document.querySelector(sel);
-                if (!el) return false;
-                let box = el.parentElement;
-                while (box && !(box.scrollHeight > box.clientHeight + 1 &&
-                       ["auto", "scroll"].includes(getComputedStyle(box).overflowY))) {
-                    box = box.parentElement;
+            """async ([want, ms]) => {
+                const until = Date.now() + ms;
+                let got = await navigator.clipboard.readText();
+                while (got !== want && Date.now() < until) {
+                    await new Promise((done) => setTimeout(done, 50));
+                    got = await navigator.clipboard.readText();
                 }
-                const r = el.getBoundingClientRect();
-                const c = box ? box.getBoundingClientRect() : {top: 0, bottom: innerHeight};
-                return r.bottom > c.top && r.top < c.bottom && r.bottom > 0 &&
-                       r.top < innerHeight;
+                return got;
             }""",
-            selector,
+            [expected, TIMEOUT_MS],
         )
+    )
+
+
+def wait_settled(page: Any) -> None:
+    """Wait until web fonts are loaded and every image has finished (or failed) loading:
+    what a screenshot shows is then final, and an injected <img onerror> would have fired."""
+    page.wait_for_function(
+        "document.fonts.status === 'loaded' && [...document.images].every(i => i.complete)",
+        timeout=TIMEOUT_MS,
     )
 
 
@@ -138,12 +165,11 @@ def test_answer_with_citations_viewer_and_downloads(page: Any) -> None:
     n = supporting[0]
     citation = turn.locator(f"#sv-src-1-{n} .sv-cite-line").inner_text()
     assert "haninge-2025-overenskommelse-polisen-webbsida.txt" in citation
-    page.wait_for_timeout(300)
+    wait_settled(page)
     shot(page, "01-answer")
 
     turn.locator(f"#sv-src-1-{n} .sv-copy").click()
-    page.wait_for_timeout(300)
-    assert page.evaluate("navigator.clipboard.readText()") == citation
+    assert clipboard_when(page, citation) == citation
 
     turn.locator(f"#sv-src-1-{n} .sv-open").click()
     page.wait_for_selector("#sv-viewer mark.sv-passage")
@@ -152,12 +178,12 @@ def test_answer_with_citations_viewer_and_downloads(page: Any) -> None:
     assert "Senast uppdaterad: 13 februari 2025" in viewer  # the whole document
     marked = flat(" ".join(page.locator("#sv-viewer mark.sv-answer").all_inner_texts()))
     assert "gäller fram till den 31 december 2027" in marked
-    page.wait_for_timeout(500)
-    assert in_view(page, "#sv-viewer mark.sv-passage")
+    wait_in_view(page, "#sv-viewer mark.sv-passage")
     shot(page, "02-viewer")
     # For the README: the answer, its sources and the opened document side by side.
     page.evaluate("window.scrollTo(0, 0)")
-    page.wait_for_timeout(300)
+    page.wait_for_function("window.scrollY === 0", timeout=TIMEOUT_MS)
+    wait_settled(page)
     shot(page, "02-answer-and-viewer", full_page=True)
     (REPO / "docs").mkdir(exist_ok=True)
     shutil.copyfile(SHOTS / "02-answer-and-viewer.png", REPO / "docs" / "screenshot-answer.png")
@@ -235,7 +261,7 @@ def test_markup_in_documents_and_questions_stays_text(page: Any) -> None:
     )
     turn = ask(page, hostile)
     assert hostile in turn.locator(".sv-user").inner_text()
-    page.wait_for_timeout(500)
+    wait_settled(page)
     shot(page, "06-injection")
     injected = page.evaluate(
         "document.querySelectorAll('#sv-chat script, #sv-chat img, #sv-viewer script, "
