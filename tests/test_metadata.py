@@ -1044,6 +1044,10 @@ def test_dates_and_diary_number_in_table_cells() -> None:
             ],
         ),
         ("Polisen larmades till Stockholmshem i går.", []),  # not about an agreement
+        (  # the "Part" heading holds for its own table only, not the next one
+            "Part\tRoll\nTyresö kommun\tSamordnare\n\nÅr\tInsats\n2024\tPolisen patrullerar\n",
+            [("kommun", "Tyresö kommun")],
+        ),
     ],
 )
 def test_party_layouts_and_organisation_names(text: str, expected: list[tuple[str, str]]) -> None:

@@ -24,6 +24,17 @@ Fields and their values:
 - ``places``: kommundelar and other named areas, e.g. "Flemingsberg".
 - ``people``: ``{"name": ..., "role": ...}``.
 
+Layouts read: running text, bullet and numbered lists (with or without a description under
+each item, or after a dash on the item's line), a heading line over a list, and tables turned
+to text (cells split by tabs or " | ", Markdown tables included).
+
+Names come from data files shipped in the package (samverkan_qa/data): kommuner.txt (all 290
+municipalities), platser.txt (named parts of municipalities, each with its municipality) and
+organisationer.txt (organisations and their short names, e.g. "Huge" -> "Huge Bostäder").
+Municipal housing companies are also recognised by how they are named ("Tyresö Bostäder",
+"AB Kalmarhem", "Nynäshamnsbostäder"). `FACTS_VERSION` changes when extraction does, so an
+index re-extracts stored facts.
+
 Dict values are plain dicts (so a `Fact` holding one is not hashable); JSON via
 `facts_to_json` / `facts_from_json`.
 
@@ -81,7 +92,7 @@ PARTY_KINDS: tuple[str, ...] = (
 FILTER_KEYS: tuple[str, ...] = ("kommun", "giltig", "typ", "part", "år", "doc")
 #: Bump when extraction changes what it finds: an index re-extracts the facts of unchanged
 #: documents built with another version (no re-embedding).
-FACTS_VERSION = 2
+FACTS_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -790,9 +801,9 @@ def _table_header(text: str, line_start: int) -> str | None:
     while True:
         nl = text.find("\n", line_start)
         line = text[line_start : len(text) if nl < 0 else nl]
-        if not _CELL_SEP.search(line.strip(" |")) and not (header and _RULE_CELL.match(line)):
+        if not _CELL_SEP.search(line.strip(" |")) and not (header and _RULE_ROW.match(line)):
             return header
-        if not _RULE_CELL.match(line):
+        if not _RULE_ROW.match(line):
             header = line
         if line_start == 0:
             return header
@@ -1065,7 +1076,7 @@ _HEADING_RE = re.compile(
     rf"(?m)^{_SP}*(?:#{{1,6}}{_SP}+)?(?P<h>[^\n]{{3,80}}?(?<![.:;,!?])){_SP}*$\n*"
 )
 _CELL_SEP = re.compile(rf"{_SP}*\|{_SP}*|{_SP}*\t[\t ]*")
-_RULE_CELL = re.compile(r"^[\s:|+\-=]*$")  # a Markdown table's |---|---| line
+_RULE_ROW = re.compile(r"^[^\S\n]*[|+]?[^\S\n]*:?-{3,}[\s:|+\-]*$")  # Markdown |---|---|
 
 
 def _table_rows(text: str) -> list[list[list[tuple[int, int]]]]:
@@ -1076,7 +1087,7 @@ def _table_rows(text: str) -> list[list[list[tuple[int, int]]]]:
     pos = 0
     for line in text.split("\n"):
         cells: list[tuple[int, int]] = []
-        if _CELL_SEP.search(line) and not _RULE_CELL.match(line):
+        if _CELL_SEP.search(line) and not _RULE_ROW.match(line):
             cut = 0
             for sep in [*_CELL_SEP.finditer(line), None]:
                 end = sep.start() if sep else len(line)
@@ -1086,7 +1097,7 @@ def _table_rows(text: str) -> list[list[list[tuple[int, int]]]]:
                 cut = sep.end() if sep else len(line)
         if len(cells) >= 2:
             block.append(cells)
-        elif not _RULE_CELL.match(line) or not line.strip():
+        elif not _RULE_ROW.match(line):
             if block:
                 tables.append(block)
             block = []
