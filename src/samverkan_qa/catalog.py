@@ -39,12 +39,21 @@ COMPARE_COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 def document_facts(doc: Document) -> dict[str, list[Fact]]:
-    """The facts metadata.py extracted at indexing time ({} for a malformed record)."""
+    """The facts metadata.py extracted at indexing time ({} for a malformed record).
+
+    Parsed once per document and facts record: answers read every document's facts per
+    question. The cache is keyed by the record itself, so new facts are parsed anew."""
+    raw = doc.metadata.get("facts") or {}
+    cached = doc.__dict__.get("_parsed_facts")
+    if cached is not None and cached[0] is raw:
+        return cached[1]
     try:
-        return facts_from_json(doc.metadata.get("facts") or {})
+        parsed = facts_from_json(raw)
     except InvalidInputError:
         log.warning("ignoring malformed facts of document %s", doc.doc_id)
-        return {}
+        parsed = {}
+    doc.__dict__["_parsed_facts"] = (raw, parsed)
+    return parsed
 
 
 def fact_values(doc: Document, name: str) -> list[Any]:
