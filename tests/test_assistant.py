@@ -315,3 +315,16 @@ def test_web_examples_are_not_evaluation_questions() -> None:
         if line.strip()
     }
     assert not [e for e in EXAMPLES if e.casefold() in asked]
+
+
+def test_publication_date_and_open_ended_agreements(assistant: Assistant) -> None:
+    assert "2022-05-10" in ask(assistant, "När publicerades pressmeddelandet från Sandviken?")
+    # Kalix states only an end date (2025); it runs from the year it was signed (2023).
+    answer = assistant.ask("Vilka kommuner har avtal som gäller 2024?")
+    assert "Kalix" in answer.text and "Sandviken" in answer.text
+
+
+def test_a_named_kind_of_document_is_preferred(assistant: Assistant) -> None:
+    answer = assistant.ask("Vad säger lagen om beslut om planen?")
+    assert answer.citations and answer.citations[0]["doc_id"] == "lag-om-trygghetsplaner"
+    assert "§" in answer.text

@@ -113,7 +113,13 @@ def lexicon() -> dict[str, Any]:
         "aggregate_subjects": {k: folded(v) for k, v in raw["aggregate_subjects"].items()},
         "english": frozenset(fold(w) for w in raw["english"]),
         "distinctive_nouns": folded(raw.get("distinctive_nouns", [])),
+        "document_kinds": {k: folded(v) for k, v in raw.get("document_kinds", {}).items()},
     }
+
+
+def _has_whole(folded: str, cues: tuple[str, ...]) -> bool:
+    """A cue matches as a whole word ("lagen", not "lägesbilden" or "lagerlokal")."""
+    return any(re.search(rf"(?<!\w){re.escape(c)}(?!\w)", folded) for c in cues)
 
 
 def _has_cue(folded: str, cues: tuple[str, ...]) -> bool:
@@ -142,6 +148,7 @@ class Analysis:
     subject: str = ""
     english: bool = False
     refers_to_person: bool = False
+    document_kinds: tuple[str, ...] = ()  # kinds of document named ("lagen" -> "lag")
     words: tuple[str, ...] = ()
 
     @property
@@ -184,6 +191,9 @@ def analyse(question: str, places: tuple[str, ...] = ()) -> Analysis:
         subject=subject,
         english=is_english(words),
         refers_to_person=bool(_PRONOUN_RE.search(question)),
+        document_kinds=tuple(
+            k for k, cues in lex["document_kinds"].items() if _has_whole(folded, cues)
+        ),
         words=words,
     )
 

@@ -10,6 +10,7 @@ never a quote).
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from samverkan_qa.answers.analysis import Analysis, fold
 
@@ -63,7 +64,9 @@ def has_evidence(analysis: Analysis, sentence: str) -> bool:
     """True when `sentence` holds the kind of answer `analysis` asks for (always true for
     kinds that need no particular evidence: lists, yes/no, reasons, ...)."""
     kind = analysis.kind
-    if kind in ("date", "period"):
+    if kind == "date":  # "när" is also answered by "minst vartannat år", "varje vår"
+        return bool(DATE_RE.search(sentence) or FREQUENCY_RE.search(sentence))
+    if kind == "period":
         return bool(DATE_RE.search(sentence))
     if kind == "amount":
         return bool(AMOUNT_RE.search(sentence))
@@ -128,6 +131,11 @@ def is_heading(text: str, start: int, end: int) -> bool:
     # A title on its own line, or a short label ending its line ("… miljön. - Hemmiljö").
     title_like = alone_after and (words <= 12 if alone_before else words <= 6)
     return title_like and not list_items(text, end)  # a list intro is not a title
+
+
+def is_title(doc: Any, start: int, end: int) -> bool:
+    """The document's title: context, not an answer."""
+    return " ".join(doc.text[start:end].split()) == " ".join(doc.title.split())
 
 
 def list_items(text: str, end: int, limit: int = 12) -> list[tuple[int, int]]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from samverkan_qa.answers.analysis import Analysis, fold, lexicon
+from samverkan_qa.answers.evidence import is_title
 from samverkan_qa.catalog import document_facts, format_value, is_agreement, municipalities
 from samverkan_qa.documents import Document
 from samverkan_qa.metadata import Fact, stated_years
@@ -194,7 +195,8 @@ def _sentence_part(doc: Document, fact: Fact, name: str) -> Part:
     """The sentence that states the fact, quoted whole when it is short."""
     assert fact.start is not None and fact.end is not None
     start, end = sentence_around(doc.text, fact.start, fact.end)
-    if end - start > MAX_SENTENCE:
+    multiline = "\n" in doc.text[fact.start : fact.end]
+    if end - start > MAX_SENTENCE or multiline or is_title(doc, start, end):
         return _values_part(doc, name, [fact])
     return Part(doc, "", [doc.text[start:end]], [Cited(doc.doc_id, start, end)])
 
@@ -213,7 +215,10 @@ def _list_part(doc: Document, name: str, facts: list[Fact]) -> Part:
 def _values_part(doc: Document, name: str, facts: list[Fact]) -> Part:
     values, cites = [], []
     for f in facts:
-        value = format_value("dates" if name in ("signed", "published") else name, f.value)
+        if name in ("signed", "published") and isinstance(f.value, Mapping):
+            value = str(f.value.get("date"))  # the label already says which date
+        else:
+            value = format_value(name, f.value)
         if value in values:
             continue
         values.append(value)
@@ -258,7 +263,10 @@ def _covers(doc: Document, years: Sequence[int]) -> list[Fact]:
         value: Any = f.value
         if not isinstance(value, Mapping):
             continue
-        lo, hi = value.get("from") or value.get("to"), value.get("to") or value.get("from")
+        # An agreement "gäller till 2027" runs from the earliest year its document states.
+        earliest = min(stated_years(document_facts(doc)), default=None)
+        lo = value.get("from") or earliest or value.get("to")
+        hi = value.get("to") or value.get("from")
         if lo and hi and all(int(str(lo)[:4]) <= y <= int(str(hi)[:4]) for y in years):
             found.append(f)
     return found

@@ -20,11 +20,12 @@ from samverkan_qa.answers.evidence import (
     announces_list,
     has_evidence,
     is_heading,
+    is_title,
     list_items,
     plain,
     section_label,
 )
-from samverkan_qa.catalog import document_facts, municipalities
+from samverkan_qa.catalog import document_facts, document_kind, municipalities
 from samverkan_qa.documents import Document
 from samverkan_qa.ranking import coverage, question_words, split_sentences
 from samverkan_qa.retrieval import Hit
@@ -46,6 +47,8 @@ class QuoteConfig:
     list_bonus: float = 0.15
     # Bonus for a sentence holding the kind of answer asked for, when it is not required.
     evidence_bonus: float = 0.2
+    # Bonus for a passage from the kind of document the question names ("enligt lagen").
+    kind_bonus: float = 0.3
     # Items found by fact extraction may follow a list intro within this many characters.
     list_reach: int = 1500
 
@@ -107,7 +110,7 @@ def _candidates(
         heading = ""
         for s, e in split_sentences(hit.chunk.text):
             start, end = hit.chunk.start + s, hit.chunk.start + e
-            if is_heading(text, start, end):
+            if is_heading(text, start, end) or is_title(hit.document, start, end):
                 heading = text[start:end]
                 continue
             sentence = text[start:end]
@@ -126,6 +129,8 @@ def _candidates(
                 continue
             if evidence and not needs_evidence and analysis.kind == "person":
                 score += config.evidence_bonus
+            if analysis.document_kinds and document_kind(hit.document) in analysis.document_kinds:
+                score += config.kind_bonus
             score += config.hit_prior * max(hit.score, 0.0) / top
             if (
                 analysis.kind in ("list", "other")
