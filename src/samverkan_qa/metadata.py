@@ -1422,6 +1422,10 @@ def _bad(expr: str, reason: str) -> InvalidInputError:
 def parse_filter(expr: str) -> FieldFilter:
     """ "kommun=Huddinge", "giltig=2024", "giltig=2024-05-01", "typ=pressmeddelande",
     "part=polis", "år=2016", "doc=<doc_id>"."""
+    from samverkan_qa.settings import check_text
+
+    # A filter from JSON or the API may be anything; refuse it by name, never by traceback.
+    check_text(expr, "a filter", 1000)
     key, sep, value = expr.partition("=")
     key, value = _fold(key), value.strip()
     if not sep or not key:
@@ -1437,6 +1441,9 @@ def parse_filter(expr: str) -> FieldFilter:
         raise _bad(expr, "expected a year (2024) or a date (2024-05-01)")
     if key == "år" and not re.fullmatch(r"\d{4}", value):
         raise _bad(expr, "expected a year such as 2016")
+    if key in ("giltig", "år") and int(value[:4]) < 1:
+        # Year 0 does not exist; date(0, 1, 1) would fail at search time.
+        raise _bad(expr, "the year must be between 0001 and 9999")
     if key == "typ" and _fold(value) not in _TYPE_ALIASES:
         raise _bad(expr, f"unknown type; use one of {', '.join(DOC_TYPES)}")
     if key == "kommun" and _municipality_key(value) not in _MUN_BY_FOLD:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -27,6 +28,13 @@ class Settings:
     chunk_tokens: int = 200
     chunk_overlap: int = 40
     batch_size: int = 32
+    # Limits on what one input may cost: each refusal names the setting that set it.
+    max_question_chars: int = 20_000  # refused above; the model reads its first 512 tokens
+    max_file_bytes: int = 50_000_000  # a file larger than this is skipped
+    max_text_chars: int = 5_000_000  # a document whose extracted text is longer is skipped
+    max_front_matter_chars: int = 20_000  # YAML front matter; aliases are never expanded
+    max_elements: int = 200_000  # DOCX paragraphs/table cells, PDF pages, JSONL records
+    max_json_depth: int = 64  # nesting of one JSONL record
 
     def __post_init__(self) -> None:
         # Accept str paths from callers; everything downstream works with Path.
@@ -43,6 +51,55 @@ class Settings:
             )
         if self.batch_size < 1:
             raise InvalidInputError(f"batch_size must be positive, got {self.batch_size}")
+        for name in LIMITS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidInputError(f"{name} must be a positive whole number, got {value!r}")
+
+    def check_question(self, question: object, what: str = "the question") -> str:
+        """The question if it is usable text; else InvalidInputError naming what is wrong."""
+        return check_text(question, what, self.max_question_chars)
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+LIMITS = (
+    "max_question_chars",
+    "max_file_bytes",
+    "max_text_chars",
+    "max_front_matter_chars",
+    "max_elements",
+    "max_json_depth",
+)
+
+
+def check_text(value: object, what: str, limit: int) -> str:
+    """A user's text (question, filter, history line) as str, or a one-line refusal.
+
+    Refused: not a string (None is never searched as "None"), invalid UTF-8 (surrogates
+    from a terminal or a JSON escape), NUL or other control characters, and text longer
+    than `limit` characters (a 1 MB question would occupy the server for a minute).
+    """
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be text, got {type(value).__name__} {_show(value)}")
+    if _SURROGATE.search(value):
+        raise InvalidInputError(f"{what} is not valid UTF-8 text: {_show(value)}")
+    if _CONTROL.search(value):
+        raise InvalidInputError(f"{what} contains control characters: {_show(value)}")
+    if len(value) > limit:
+        raise InvalidInputError(
+            f"{what} has {len(value):,} characters; at most {limit:,} (max_question_chars)"
+        )
+    return value
+
+
+def _show(value: object, limit: int = 60) -> str:
+    """A short, printable rendering of a bad value for an error message."""
+    text = ascii(value) if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Tab, newline and carriage return are ordinary in pasted text; the rest are not.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

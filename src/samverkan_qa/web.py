@@ -46,9 +46,11 @@ from samverkan_qa.errors import InvalidInputError, ServerError
 from samverkan_qa.index import load_index
 from samverkan_qa.metadata import FieldFilter, parse_filter, stated_years
 from samverkan_qa.retrieval import MAX_K, RetrievalConfig, Retriever
-from samverkan_qa.settings import Settings
+from samverkan_qa.settings import Settings, check_text
 
 log = logging.getLogger(__name__)
+# The input limits the handlers enforce (question length): the defaults of Settings.
+LIMITS = Settings()
 
 API_NAME = "search"
 TITLE = "Samverkansavtal – frågor och svar"
@@ -489,12 +491,29 @@ def api_result(answer: Answer, filters: Sequence[FieldFilter], followup: bool) -
     return data
 
 
-def clamp_k(k: Any) -> int:
-    try:
-        value = int(k)
-    except (TypeError, ValueError):
-        return DEFAULT_K
-    return max(1, min(MAX_K, value))
+def check_k(k: Any) -> int:
+    """k from the API or the slider: a whole number 1..MAX_K. Refused, never clamped, so a
+    client learns its request was wrong instead of getting results it did not ask for."""
+    whole = isinstance(k, int) or (isinstance(k, float) and k.is_integer())
+    if isinstance(k, bool) or not whole or not 1 <= k <= MAX_K:
+        raise InvalidInputError(f"k must be a whole number from 1 to {MAX_K}, got {_show(k)}")
+    return int(k)
+
+
+def check_text_arg(value: Any, what: str) -> str:
+    """An optional text argument (filter value, previous question): "" when missing."""
+    return "" if value is None else check_text(value, what, LIMITS.max_question_chars)
+
+
+def _show(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _refused(gr: Any, message: str) -> Exception:
+    """An expected rejection: one log line and a one-line error for the client, no traceback."""
+    log.info("refused a request: %s", message)
+    return gr.Error(message, print_exception=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -627,14 +646,18 @@ class Handlers:
         """Answer one question: (chat, state, cleared textbox, CSV button, Markdown button)."""
         gr = self.gr
         state = state or self.new_state()
-        question = (question or "").strip()
-        if not question:
-            return (gr.skip(),) * 5
         try:
-            filters = make_filters(kommun or ALL, year or ALL, doc or ALL)
-            answer = self.engine.ask(question, state.history[-MAX_HISTORY:], filters, clamp_k(k))
+            question = LIMITS.check_question(question or "").strip()
+            if not question:
+                return (gr.skip(),) * 5
+            filters = make_filters(
+                check_text_arg(kommun, "kommun") or ALL,
+                check_text_arg(year, "year") or ALL,
+                check_text_arg(doc, "doc") or ALL,
+            )
+            answer = self.engine.ask(question, state.history[-MAX_HISTORY:], filters, check_k(k))
         except InvalidInputError as exc:
-            raise gr.Error(f"Kan inte söka: {exc}") from None
+            raise _refused(gr, f"Kan inte söka: {exc}") from None
         turn = state.shown_from + len(state.turns)
         state.history.append(question)
         state.add(turn_html(answer, turn, filters_label(filters, self.engine.documents)))
@@ -691,12 +714,18 @@ class Handlers:
         Returns question, searched, followup, answer, abstained, quotes, sources, hits
         (Hit.to_json()) and filters.
         """
-        history = [previous.strip()] if isinstance(previous, str) and previous.strip() else []
         try:
-            filters = make_filters(kommun or ALL, year or ALL, doc or ALL)
-            answer = self.engine.ask(question or "", history, filters, clamp_k(k))
+            question = LIMITS.check_question(question)  # None is refused, never "None"
+            previous = check_text_arg(previous, "previous").strip()
+            history = [previous] if previous else []
+            filters = make_filters(
+                check_text_arg(kommun, "kommun") or ALL,
+                check_text_arg(year, "year") or ALL,
+                check_text_arg(doc, "doc") or ALL,
+            )
+            answer = self.engine.ask(question, history, filters, check_k(k))
         except InvalidInputError as exc:
-            raise self.gr.Error(str(exc)) from None
+            raise _refused(self.gr, str(exc)) from None
         return api_result(answer, filters, answer.followup)
 
 
