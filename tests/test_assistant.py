@@ -328,3 +328,14 @@ def test_a_named_kind_of_document_is_preferred(assistant: Assistant) -> None:
     answer = assistant.ask("Vad säger lagen om beslut om planen?")
     assert answer.citations and answer.citations[0]["doc_id"] == "lag-om-trygghetsplaner"
     assert "§" in answer.text
+
+
+def test_several_municipalities_get_a_row_each(assistant: Assistant) -> None:
+    answer = assistant.ask("Hur länge gäller avtalen i Kalix och Sandviken?")
+    assert [row["kommun"] for row in answer.table] == ["Kalix", "Sandviken"]
+
+
+def test_a_named_paragraph_is_preferred(assistant: Assistant) -> None:
+    answer = assistant.ask("Vad står det i 3 § om trygghetsplanen?")
+    assert answer.citations[0]["section"] == "3 §"
+    assert "Kommunfullmäktige" in answer.text

@@ -82,6 +82,7 @@ FIELD_KINDS: dict[str, frozenset[str]] = {
     "diary_number": frozenset({"identifier", "other"}),
 }
 
+_SECTION_RE = re.compile(r"(?<!\d)(\d{1,3}(?:\s?[a-z])?)\s?§")
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 _WORD_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
 _PRONOUN_RE = re.compile(r"\b(han|hon|hen|honom|henne|hans|hennes|he|she|him|her)\b", re.I)
@@ -149,6 +150,7 @@ class Analysis:
     english: bool = False
     refers_to_person: bool = False
     document_kinds: tuple[str, ...] = ()  # kinds of document named ("lagen" -> "lag")
+    sections: tuple[str, ...] = ()  # law paragraphs named ("5 §")
     words: tuple[str, ...] = ()
 
     @property
@@ -191,6 +193,7 @@ def analyse(question: str, places: tuple[str, ...] = ()) -> Analysis:
         subject=subject,
         english=is_english(words),
         refers_to_person=bool(_PRONOUN_RE.search(question)),
+        sections=tuple(" ".join(m.split()) + " §" for m in _SECTION_RE.findall(question)),
         document_kinds=tuple(
             k for k, cues in lex["document_kinds"].items() if _has_whole(folded, cues)
         ),

@@ -65,7 +65,8 @@ def fact_answer(
     order (the best-matching document decides between equals)."""
     if analysis.kind == "aggregate":
         return _aggregate(analysis, documents)
-    if analysis.kind == "comparison":
+    several = len(analysis.municipalities) >= 2 and analysis.kind in ("list", "other", "period")
+    if analysis.kind == "comparison" or (several and analysis.fact_answerable):
         return _comparison(analysis, documents, ranked)
     if analysis.kind == "person":
         return _person(analysis, documents, ranked)
@@ -373,14 +374,18 @@ def _person(
     if not role_words:
         return None
     order = {doc_id: i for i, doc_id in enumerate(ranked)}
+    kind_cues = lexicon()["party_kinds"]  # "för polisen" matches a lokalpolisområdeschef
     best: tuple[tuple[int, int, int], Document, Fact] | None = None
     for doc in documents:
         if analysis.municipalities and not _about(doc, analysis.municipalities):
             continue
         for fact in field_facts(doc, "people"):
             value: Any = fact.value
-            role = {w[:6] for w in re.findall(r"[^\W_]+", fold(str(value.get("role") or "")))}
-            matched = len(role & role_words)
+            role_text = fold(str(value.get("role") or ""))
+            role = {w[:6] for w in re.findall(r"[^\W_]+", role_text)}
+            matched = len(role & role_words) + sum(
+                any(cue in role_text for cue in kind_cues[k]) for k in analysis.party_kinds
+            )
             if not matched:
                 continue
             key = (-matched, order.get(doc.doc_id, len(order)), fact.start or 0)

@@ -131,6 +131,8 @@ def _candidates(
                 score += config.evidence_bonus
             if analysis.document_kinds and document_kind(hit.document) in analysis.document_kinds:
                 score += config.kind_bonus
+            if analysis.sections and section_label(text, start) in analysis.sections:
+                score += config.kind_bonus  # "enligt 5 §": the paragraph named
             score += config.hit_prior * max(hit.score, 0.0) / top
             if (
                 analysis.kind in ("list", "other")
