@@ -30,7 +30,7 @@ from samverkan_qa.answers.compose import (
 from samverkan_qa.answers.evidence import PERSON_RE, plain
 from samverkan_qa.answers.facts import FactAnswer, fact_answer
 from samverkan_qa.answers.followup import Conversation, Rewrite, conversation_for
-from samverkan_qa.answers.passages import QuoteConfig, about, passage_quotes
+from samverkan_qa.answers.passages import QuoteConfig, passage_quotes
 from samverkan_qa.catalog import document_facts, municipalities
 from samverkan_qa.documents import Chunk, Document
 from samverkan_qa.errors import InvalidInputError
@@ -283,4 +283,4 @@ def _genitive(name: str) -> str:
     return name if name[-1:].lower() in "sxz" else name + "s"
 
 
-__all__ = ["Assistant", "AskConfig", "about", "about_named", "check_history"]
+__all__ = ["Assistant", "AskConfig", "about_named", "check_history"]

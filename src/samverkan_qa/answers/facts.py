@@ -377,7 +377,7 @@ def _person(
     kind_cues = lexicon()["party_kinds"]  # "för polisen" matches a lokalpolisområdeschef
     best: tuple[tuple[int, int, int], Document, Fact] | None = None
     for doc in documents:
-        if analysis.municipalities and not _about(doc, analysis.municipalities):
+        if not about(doc, analysis.municipalities):
             continue
         for fact in field_facts(doc, "people"):
             value: Any = fact.value
@@ -397,6 +397,9 @@ def _person(
     return FactAnswer([_sentence_part(doc, fact, "people")])
 
 
-def _about(doc: Document, named: Sequence[str]) -> bool:
+def about(doc: Document, named: Sequence[str]) -> bool:
+    """False only when the question names municipalities and the document is about others."""
     places = {m.casefold() for m in municipalities(doc)}
-    return not places or bool(places & {n.casefold() for n in named})
+    if not named or not places:
+        return True
+    return bool(places & {n.casefold() for n in named})

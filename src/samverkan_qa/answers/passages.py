@@ -25,7 +25,8 @@ from samverkan_qa.answers.evidence import (
     plain,
     section_label,
 )
-from samverkan_qa.catalog import document_facts, document_kind, municipalities
+from samverkan_qa.answers.facts import about
+from samverkan_qa.catalog import document_facts, document_kind
 from samverkan_qa.documents import Document
 from samverkan_qa.ranking import coverage, question_words, split_sentences
 from samverkan_qa.retrieval import Hit
@@ -156,14 +157,6 @@ def _previous_line_start(text: str, start: int) -> int:
     if line_start <= 0:
         return 0
     return text.rfind("\n", 0, line_start) + 1
-
-
-def about(doc: Document, named: Sequence[str]) -> bool:
-    """False only when the question names municipalities and the document is about others."""
-    places = {m.casefold() for m in municipalities(doc)}
-    if not named or not places:
-        return True
-    return bool(places & {n.casefold() for n in named})
 
 
 def _overlaps(a: _Candidate, b: _Candidate) -> bool:
