@@ -539,6 +539,11 @@ CSS = """
 .sv-bot.sv-abstain { border-color: #d9a400; background: #fffaf0; }
 .sv-answer-text { font-size: 1.05em; line-height: 1.5; margin: 4px 0 8px; }
 .sv-items { margin: 2px 0 2px 22px; padding: 0; list-style: disc; }
+.sv-table-wrap { overflow-x: auto; max-width: 100%; margin: 6px 0; }
+.sv-table { border-collapse: collapse; font-size: 0.95em; }
+.sv-table th, .sv-table td { border: 1px solid #8a8a8a; padding: 4px 8px; text-align: left;
+  vertical-align: top; }
+.sv-section { font-weight: 600; }
 .sv-ref { font-weight: 600; text-decoration: none; margin-left: 1px; }
 .sv-searched { font-size: 0.9em; color: var(--body-text-color-subdued); font-style: italic; }
 .sv-filters { font-size: 0.85em; color: var(--body-text-color-subdued); }
