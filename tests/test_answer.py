@@ -431,3 +431,23 @@ def test_filters_from_dropdown_values(haninge: Document, sodertalje: Document) -
     years = [value for _, value in choices.years]
     assert years[0] == "" and {"2016", "2017", "2018", "2025", "2027"} <= set(years)
     assert ("Alla dokument", "") in choices.documents
+
+
+def test_fact_answer_renders_its_table_escaped(haninge: Document) -> None:
+    from samverkan_qa.web import answer_html
+
+    hit = make_hit(haninge, 1, [VALID_TO])
+    answer = Answer(
+        "Jämför?",
+        "Jämför?",
+        "Haninge: <b>fet</b> [1]",
+        [Quote("Barn och unga", 1, "haninge", 0, 5)],
+        [Source(1, hit, citation_line(hit), matching=True, cited=True)],
+        abstained=False,
+        table=[{"kommun": "Haninge", "fokusområden": "<script>x</script>"}],
+        basis="facts",
+    )
+    page = answer_html(answer, 3)
+    assert "<table" in page and "<th" in page and "<script>" not in page and "<b>" not in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page
+    assert 'data-target="sv-src-3-1"' in page
