@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 
@@ -21,22 +22,56 @@ _COOKIE_PARAGRAPH = re.compile(r"\b(kakor|cookies)\b.*\b(godkän\w*|välja|samty
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 
 
-def split_front_matter(text: str) -> tuple[dict[str, object], str]:
-    """YAML front matter becomes metadata; the body is the rest."""
+class _FrontMatterLoader(yaml.SafeLoader):
+    """The safe loader without aliases (a 436-byte alias bomb expands to gigabytes) and
+    without timestamps: `date: 2024-13-45` stays the string it is instead of raising."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise ValueError("YAML aliases (*name) are not allowed in front matter")
+        return super().compose_node(parent, index)  # type: ignore[arg-type]
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def split_front_matter(text: str, max_chars: int = 20_000) -> tuple[dict[str, object], str]:
+    """YAML front matter becomes metadata; the body is the rest.
+
+    Raises ValueError for front matter that is too long or uses aliases; invalid YAML is
+    kept as text, as before."""
     match = _FRONT_MATTER.match(text)
     if not match:
         return {}, text
+    if len(match.group(1)) > max_chars:
+        raise ValueError(
+            f"front matter has {len(match.group(1)):,} characters; at most {max_chars:,} "
+            "(max_front_matter_chars)"
+        )
     try:
-        fields = yaml.safe_load(match.group(1))
+        fields = yaml.load(match.group(1), Loader=_FrontMatterLoader)  # noqa: S506 (safe)
     except yaml.YAMLError:
         return {}, text
+    except RecursionError:
+        raise ValueError("front matter nested too deeply") from None
     if not isinstance(fields, dict):
         return {}, text
     return {str(k): _plain(v) for k, v in fields.items()}, text[match.end() :]
 
 
+def strip_front_matter(text: str) -> str:
+    """The text without its front matter block (whatever the block holds)."""
+    match = _FRONT_MATTER.match(text)
+    return text[match.end() :] if match else text
+
+
 def _plain(value: object) -> object:
-    # YAML turns 2023-04-20 into a date object; metadata must stay JSON-able.
+    # Metadata must stay JSON-able and small: lists and mappings become their text.
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # NaN and infinity are not JSON
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)

@@ -178,20 +178,23 @@ def build_index(
     """Index the sources into settings.index_dir, re-embedding only new or changed documents."""
     started = time.perf_counter()
     _check_target(settings.index_dir)
-    loaded = load_documents(sources or list(settings.corpus))
+    loaded = load_documents(sources or list(settings.corpus), settings)
     report = BuildReport(skipped=loaded.skipped)
+    previous = None
+    if loaded.documents:
+        chunking = _chunking_settings(settings, embedder)
+        previous = _previous(settings.index_dir, embedder.identity, chunking)
+        # One document whose facts or chunks fail is skipped, not the whole run.
+        loaded.documents = _annotate(loaded.documents, previous, report.skipped)
     if not loaded.documents:
         names = ", ".join(str(s) for s in (sources or settings.corpus))
         raise InvalidInputError(f"no indexable documents in {names}")
-    chunking = _chunking_settings(settings, embedder)
-    previous = _previous(settings.index_dir, embedder.identity, chunking)
     chunker = Chunker(
         embedder.count_tokens,
         chunk_tokens=settings.chunk_tokens,
         overlap=settings.chunk_overlap,
         max_tokens=embedder.max_tokens - 16,  # room for the "passage: " prompt and specials
     )
-    _annotate(loaded.documents, previous)
     chunks, vectors = _chunks_and_vectors(
         loaded.documents, chunker, embedder, previous, report, progress
     )
@@ -234,24 +237,45 @@ def _check_target(folder: Path) -> None:
         raise InvalidInputError(f"refusing to overwrite {folder}: it is not a samverkan-qa index")
 
 
-def _annotate(documents: list[Document], previous: Index | None = None) -> None:
+def _annotate(
+    documents: list[Document], previous: Index | None = None, skipped: list[Skipped] | None = None
+) -> list[Document]:
     """Attach the facts each document states (dates, parties, period, ...). An unchanged
-    document keeps the facts the previous build extracted (same facts version)."""
+    document keeps the facts the previous build extracted (same facts version). Returns the
+    documents that could be annotated; a failure skips that document with its reason."""
+    kept = []
+    for doc in documents:
+        try:
+            _annotate_one(doc, previous)
+        except Exception as exc:  # a bug triggered by one document must not stop the run
+            log.warning("skipped %s: fact extraction failed (%r)", doc.source, exc)
+            if skipped is not None:
+                skipped.append(Skipped(doc.source, f"fact extraction failed ({_brief(exc)})"))
+            continue
+        kept.append(doc)
+    return kept
+
+
+def _brief(exc: BaseException) -> str:
+    text = " ".join(f"{exc.__class__.__name__}: {exc}".split())
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+def _annotate_one(doc: Document, previous: Index | None) -> None:
     from samverkan_qa.metadata import extract_facts, facts_to_json
 
     reuse = previous if previous is not None and not _facts_stale(previous) else None
-    for doc in documents:
-        front = {k: v for k, v in doc.metadata.items() if k != "facts"}
-        old = reuse.documents.get(doc.doc_id) if reuse else None
-        if old is not None and (old.hash, old.title) == (doc.hash, doc.title):
-            old_front = {k: v for k, v in old.metadata.items() if k != "facts"}
-            if old_front == front:  # front matter dates are facts too
-                doc.metadata["facts"] = old.metadata.get("facts", {})
-                continue
-        facts = extract_facts(
-            doc.text, title=doc.title, filename=Path(doc.source).name, front_matter=front
-        )
-        doc.metadata["facts"] = facts_to_json(facts)
+    front = {k: v for k, v in doc.metadata.items() if k != "facts"}
+    old = reuse.documents.get(doc.doc_id) if reuse else None
+    if old is not None and (old.hash, old.title) == (doc.hash, doc.title):
+        old_front = {k: v for k, v in old.metadata.items() if k != "facts"}
+        if old_front == front:  # front matter dates are facts too
+            doc.metadata["facts"] = old.metadata.get("facts", {})
+            return
+    facts = extract_facts(
+        doc.text, title=doc.title, filename=Path(doc.source).name, front_matter=front
+    )
+    doc.metadata["facts"] = facts_to_json(facts)
 
 
 def _chunks_and_vectors(
@@ -267,7 +291,7 @@ def _chunks_and_vectors(
         reuse = _by_document(previous)
     todo: list[Chunk] = []
     per_doc: list[tuple[list[Chunk], np.ndarray | None]] = []
-    for doc in documents:
+    for doc in list(documents):
         old = previous.documents.get(doc.doc_id) if previous else None
         if (
             old is not None
@@ -277,7 +301,13 @@ def _chunks_and_vectors(
             per_doc.append(reuse[doc.doc_id])
             report.reused_documents += 1
             continue
-        new_chunks = chunker.split(doc)
+        try:
+            new_chunks = chunker.split(doc)
+        except Exception as exc:  # isolate one document, as in _annotate
+            log.warning("skipped %s: chunking failed (%r)", doc.source, exc)
+            report.skipped.append(Skipped(doc.source, f"chunking failed ({_brief(exc)})"))
+            documents.remove(doc)
+            continue
         todo.extend(new_chunks)
         per_doc.append((new_chunks, None))
         report.new_or_changed.append(doc.doc_id)

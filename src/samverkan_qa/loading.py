@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import unicodedata
 from collections import Counter
@@ -11,15 +12,18 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from samverkan_qa.cleaning import clean_text, split_front_matter
+from samverkan_qa.cleaning import clean_text, split_front_matter, strip_front_matter
 from samverkan_qa.documents import Document, PageSpan
 from samverkan_qa.errors import CorpusNotFoundError
+from samverkan_qa.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".jsonl")
 # Files that describe a folder rather than being part of it.
 _IGNORED_NAMES = {"readme.md", "license", "license.md", ".gitkeep"}
+# The limits a reader enforces when called without explicit settings.
+DEFAULT_LIMITS = Settings()
 
 
 class SkipFile(Exception):
@@ -44,7 +48,8 @@ def slugify(value: str) -> str:
     return slug or "doc"
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, limits: Settings = DEFAULT_LIMITS) -> bytes:
+    _check_file_size(path, limits)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -52,6 +57,26 @@ def _read_bytes(path: Path) -> bytes:
     if not data.strip():
         raise SkipFile("empty file")
     return data
+
+
+def _check_file_size(path: Path, limits: Settings) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise SkipFile(f"unreadable ({exc.strerror or exc})") from exc
+    if size > limits.max_file_bytes:
+        raise SkipFile(
+            f"file is {size:,} bytes; at most {limits.max_file_bytes:,} (max_file_bytes)"
+        )
+
+
+def _check_text_size(text: str, limits: Settings) -> str:
+    """Refuse a text too long to clean and extract facts from in reasonable time."""
+    if len(text) > limits.max_text_chars:
+        raise SkipFile(
+            f"text has {len(text):,} characters; at most {limits.max_text_chars:,} (max_text_chars)"
+        )
+    return text
 
 
 def _decode(data: bytes) -> str:
@@ -106,21 +131,29 @@ def _document(path: Path, doc_id: str, text: str, kind: str, **extra: object) ->
     )
 
 
-def read_text_file(path: Path, doc_id: str) -> list[Document]:
-    text = clean_text(_decode(_read_bytes(path)))
+def read_text_file(path: Path, doc_id: str, limits: Settings = DEFAULT_LIMITS) -> list[Document]:
+    text = clean_text(_check_text_size(_decode(_read_bytes(path, limits)), limits))
     return [_document(path, doc_id, text, "txt")]
 
 
-def read_markdown(path: Path, doc_id: str) -> list[Document]:
-    front, body = split_front_matter(_decode(_read_bytes(path)).replace("\r\n", "\n"))
+def read_markdown(path: Path, doc_id: str, limits: Settings = DEFAULT_LIMITS) -> list[Document]:
+    raw = _check_text_size(_decode(_read_bytes(path, limits)), limits).replace("\r\n", "\n")
+    try:
+        front, body = split_front_matter(raw, max_chars=limits.max_front_matter_chars)
+    except ValueError as exc:
+        # The text is still worth indexing; only the metadata block is refused.
+        log.warning("%s: front matter ignored: %s", _printable(path), exc)
+        front, body = {}, strip_front_matter(raw)
     title = front.get("title") or front.get("rubrik") or ""
+    if not isinstance(title, str):
+        title = str(title)
     return [_document(path, doc_id, clean_text(body), "md", title=title, metadata=front)]
 
 
-def read_html(path: Path, doc_id: str) -> list[Document]:
+def read_html(path: Path, doc_id: str, limits: Settings = DEFAULT_LIMITS) -> list[Document]:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(_decode(_read_bytes(path)), "html.parser")
+    soup = BeautifulSoup(_decode(_read_bytes(path, limits)), "html.parser")
     for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "form", "aside"]):
         tag.decompose()
     for tag in soup.select('[id*="cookie" i], [class*="cookie" i], [class*="skip" i]'):
@@ -131,8 +164,8 @@ def read_html(path: Path, doc_id: str) -> list[Document]:
         title = h1.get_text(" ", strip=True) or title
     if soup.title:
         soup.title.decompose()
-    blocks = _html_blocks(soup)
-    return [_document(path, doc_id, clean_text("\n\n".join(blocks)), "html", title=title)]
+    text = _check_text_size("\n\n".join(_html_blocks(soup)), limits)
+    return [_document(path, doc_id, clean_text(text), "html", title=title)]
 
 
 def _html_blocks(soup: object) -> list[str]:
@@ -149,13 +182,24 @@ def _html_blocks(soup: object) -> list[str]:
     return blocks
 
 
-def read_pdf(path: Path, doc_id: str) -> list[Document]:
+def read_pdf(path: Path, doc_id: str, limits: Settings = DEFAULT_LIMITS) -> list[Document]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    _check_file_size(path, limits)
     try:
         reader = PdfReader(str(path))
-        pages = [page.extract_text() or "" for page in reader.pages]
+        if len(reader.pages) > limits.max_pdf_pages:
+            raise SkipFile(
+                f"PDF has {len(reader.pages):,} pages; at most {limits.max_pdf_pages:,} "
+                "(max_pdf_pages)"
+            )
+        pages, total = [], 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            total += len(pages[-1])
+            if total > limits.max_text_chars:  # stop extracting as soon as it is too much
+                _check_text_size("".join(pages), limits)
         info_title = (reader.metadata.title if reader.metadata else None) or ""
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
         raise SkipFile(f"corrupt PDF ({exc.__class__.__name__})") from exc
@@ -195,16 +239,21 @@ def _join_pages(pages: list[str]) -> tuple[str, list[PageSpan]]:
     return "".join(parts) + ("\n" if parts else ""), spans
 
 
-def read_docx(path: Path, doc_id: str) -> list[Document]:
+def read_docx(path: Path, doc_id: str, limits: Settings = DEFAULT_LIMITS) -> list[Document]:
     import zipfile
 
     from docx import Document as DocxDocument
     from docx.opc.exceptions import PackageNotFoundError
+    from lxml.etree import XMLSyntaxError
 
+    _check_file_size(path, limits)
+    _check_docx_package(path, limits)
     try:
         docx = DocxDocument(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise SkipFile(f"corrupt DOCX ({exc.__class__.__name__})") from exc
+    except XMLSyntaxError as exc:  # e.g. a text node above libxml2's 10 MB limit
+        raise SkipFile(f"corrupt DOCX (XML: {' '.join(str(exc).split())[:120]})") from exc
     paragraphs = [p.text for p in docx.paragraphs if p.text.strip()]
     for table in docx.tables:
         for row in table.rows:
@@ -212,34 +261,79 @@ def read_docx(path: Path, doc_id: str) -> list[Document]:
             if cells:
                 paragraphs.append(" | ".join(cells))
     title = docx.core_properties.title or ""
-    return [_document(path, doc_id, clean_text("\n\n".join(paragraphs)), "docx", title=title)]
+    text = _check_text_size("\n\n".join(paragraphs), limits)
+    return [_document(path, doc_id, clean_text(text), "docx", title=title)]
 
 
-def read_jsonl(path: Path, doc_id: str) -> list[Document]:
-    """Records {id, title, text, ...}; extra keys are kept as metadata."""
+# A paragraph or table row opening tag in WordprocessingML: <w:p>, <w:p ...>, <w:tr>.
+_DOCX_ELEMENT = re.compile(rb"<w:(?:p|tr)[\s/>]")
+
+
+def _check_docx_package(path: Path, limits: Settings) -> None:
+    """Count paragraphs before parsing: a 67 KB .docx can hold millions of empty ones, which
+    python-docx would parse into gigabytes. Streamed, so the check itself stays small."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as package:
+            for info in package.infolist():
+                if info.file_size > limits.max_file_bytes:
+                    raise SkipFile(
+                        f"DOCX part {info.filename} unpacks to {info.file_size:,} bytes; at "
+                        f"most {limits.max_file_bytes:,} (max_file_bytes)"
+                    )
+            if "word/document.xml" not in package.namelist():
+                return  # python-docx reports what is wrong with the package
+            count, tail = 0, b""
+            with package.open("word/document.xml") as xml:
+                while block := xml.read(1 << 20):
+                    data = tail + block
+                    count += len(_DOCX_ELEMENT.findall(data, 0, len(data) - 8))
+                    tail = data[len(data) - 8 :]
+                    if count > limits.max_elements:
+                        raise SkipFile(
+                            f"DOCX has more than {limits.max_elements:,} paragraphs (max_elements)"
+                        )
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise SkipFile(f"corrupt DOCX ({exc.__class__.__name__})") from exc
+
+
+def read_jsonl(path: Path, doc_id: str, limits: Settings = DEFAULT_LIMITS) -> list[Document]:
+    """Records {id, title, text, ...}; extra keys are kept as metadata. A bad line is skipped
+    with a warning, never the whole file."""
     docs = []
-    for number, line in enumerate(_decode(_read_bytes(path)).splitlines(), start=1):
+    lines = _decode(_read_bytes(path, limits)).splitlines()
+    if len(lines) > limits.max_elements:
+        raise SkipFile(f"{len(lines):,} lines; at most {limits.max_elements:,} (max_elements)")
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
             text = record["text"]
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            log.warning("%s line %d skipped: not a record with 'text' (%s)", path, number, exc)
+        except (json.JSONDecodeError, KeyError, TypeError, IndexError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            log.warning("%s line %d skipped: not a record with 'text' (%s)", path, number, reason)
+            continue
+        if not isinstance(text, str):  # {"text": null} is no document, not the text "None"
+            log.warning("%s line %d skipped: 'text' is not a string", path, number)
+            continue
+        if not _storable(record):  # e.g. a lone surrogate from a "\ud800" escape
+            log.warning("%s line %d skipped: not valid Unicode text", path, number)
             continue
         rid = str(record.get("id") or record.get("path") or f"{doc_id}-{number}")
         meta = {k: v for k, v in record.items() if k not in ("id", "title", "text")}
-        clean = clean_text(str(text))
+        title = record.get("title")
+        clean = clean_text(_check_text_size(text, limits))
         if clean.strip():
-            docs.append(
-                _document(path, rid, clean, "jsonl", title=record.get("title") or "", metadata=meta)
-            )
+            title = title if isinstance(title, str) else ""
+            docs.append(_document(path, rid, clean, "jsonl", title=title, metadata=meta))
     if not docs:
         raise SkipFile("no usable records")
     return docs
 
 
-READERS: dict[str, Callable[[Path, str], list[Document]]] = {
+READERS: dict[str, Callable[[Path, str, Settings], list[Document]]] = {
     ".txt": read_text_file,
     ".md": read_markdown,
     ".html": read_html,
@@ -263,15 +357,69 @@ def iter_files(sources: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
                 yield path, source
 
 
-def load_file(path: Path, doc_id: str | None = None) -> list[Document]:
+def load_file(
+    path: Path, doc_id: str | None = None, limits: Settings = DEFAULT_LIMITS
+) -> list[Document]:
     """Read one file; raises SkipFile with the reason when it cannot be used."""
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise SkipFile(f"unsupported file type {path.suffix or '(none)'}")
-    return reader(path, doc_id or slugify(path.stem))
+    return reader(path, doc_id or slugify(path.stem), limits)
 
 
-def load_documents(sources: Iterable[Path]) -> LoadResult:
+def _printable(path: Path | str) -> str:
+    """A file name for messages: bytes that are not UTF-8 shown escaped, never a crash."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _check_name(path: Path) -> None:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        # The index stores sources as UTF-8 JSON; such a name would fail at write time.
+        raise SkipFile("file name is not valid UTF-8; rename the file") from None
+
+
+def _storable(value: object) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, TypeError, ValueError, RecursionError):
+        return False
+    return True
+
+
+def _check_storable(doc: Document) -> None:
+    """Refuse a document that could not be written to the index (a lone surrogate from a
+    JSON escape, metadata that is not JSON): fail here, for this file, not at the end."""
+    if not _storable(doc.to_dict()):
+        raise SkipFile("cannot be stored: not valid Unicode text or not JSON data")
+
+
+def load_one(path: Path, doc_id: str, limits: Settings = DEFAULT_LIMITS) -> list[Document]:
+    """One file's documents, every failure turned into SkipFile with a one-line reason."""
+    try:
+        _check_name(path)
+        docs = load_file(path, doc_id, limits)
+        for doc in docs:
+            _check_storable(doc)
+        return docs
+    except SkipFile:
+        raise
+    except RecursionError:
+        raise SkipFile("nested too deeply to read") from None
+    except MemoryError:
+        raise SkipFile("too large to read in memory") from None
+    except Exception as exc:  # one bad file must never stop the run: isolate whatever it is
+        log.debug("reading %s failed", _printable(path), exc_info=True)
+        raise SkipFile(f"unreadable ({exc.__class__.__name__}: {_one_line(str(exc))})") from exc
+
+
+def _one_line(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def load_documents(sources: Iterable[Path], limits: Settings = DEFAULT_LIMITS) -> LoadResult:
     """Load every supported file; unusable files are skipped with a reason, never fatal."""
     documents: list[Document] = []
     skipped: list[Skipped] = []
@@ -281,14 +429,14 @@ def load_documents(sources: Iterable[Path]) -> LoadResult:
             continue
         rel = path.relative_to(root).with_suffix("")
         try:
-            docs = load_file(path, slugify(str(rel)))
+            docs = load_one(path, slugify(_printable(rel)), limits)
         except SkipFile as exc:
-            log.warning("skipped %s: %s", path, exc)
-            skipped.append(Skipped(str(path), str(exc)))
+            log.warning("skipped %s: %s", _printable(path), exc)
+            skipped.append(Skipped(_printable(path), str(exc)))
             continue
         for doc in docs:
             if doc.doc_id in seen:
-                skipped.append(Skipped(f"{path}#{doc.doc_id}", "duplicate document id"))
+                skipped.append(Skipped(f"{_printable(path)}#{doc.doc_id}", "duplicate document id"))
                 continue
             seen.add(doc.doc_id)
             documents.append(doc)

@@ -31,10 +31,10 @@ class Settings:
     # Limits on what one input may cost: each refusal names the setting that set it.
     max_question_chars: int = 20_000  # refused above; the model reads its first 512 tokens
     max_file_bytes: int = 50_000_000  # a file larger than this is skipped
-    max_text_chars: int = 5_000_000  # a document whose extracted text is longer is skipped
+    max_text_chars: int = 2_000_000  # about 1,000 pages; a longer extracted text is skipped
     max_front_matter_chars: int = 20_000  # YAML front matter; aliases are never expanded
-    max_elements: int = 200_000  # DOCX paragraphs/table cells, PDF pages, JSONL records
-    max_json_depth: int = 64  # nesting of one JSONL record
+    max_elements: int = 200_000  # DOCX paragraphs and table rows, JSONL records per file
+    max_pdf_pages: int = 2_000
 
     def __post_init__(self) -> None:
         # Accept str paths from callers; everything downstream works with Path.
@@ -70,7 +70,7 @@ LIMITS = (
     "max_text_chars",
     "max_front_matter_chars",
     "max_elements",
-    "max_json_depth",
+    "max_pdf_pages",
 )
 
 
