@@ -8,10 +8,11 @@ prevention, not visas or parental leave, so nothing in it answers them. Each que
 searched with the shipped retriever (the learned ranker) and the abstention evidence the
 search itself used is read from the result (`SearchResult.evidence`), so calibration and search
 cannot disagree. Questions the name check already abstains on are counted as abstained for
-every grid point. The thresholds chosen: the grid point that abstains on the most unanswerable
-questions while wrongly abstaining on at most 2 % of the answerable ones (held-out target: 3 %),
-ties to the fewer wrong abstentions, then to the earlier grid point. Exits 1 when the shipped
-defaults differ from the choice.
+every grid point. The thresholds chosen: among grid points that wrongly abstain on at most 2 %
+of the answerable questions (held-out target: 3 %), the one with the largest share of
+unanswerable abstained minus share of answerable abstained (Youden's J: both errors weigh the
+same, so the rule is not pushed to the limit of the allowance), ties to the fewer wrong
+abstentions, then to the earlier grid point. Exits 1 when the shipped defaults differ.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ MAX_WRONG = 0.02
 def grid() -> Iterator[AbstainThresholds]:
     dense = [round(0.80 + 0.01 * i, 2) for i in range(11)]  # 0.80 .. 0.90
     for min_dense, sure_dense, min_cov, any_cov in itertools.product(
-        dense, dense, (0.2, 0.3, 0.4, 0.5, 0.6), (0.0, 0.05, 0.1, 0.15, 0.2)
+        dense, dense, (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8), (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
     ):
         if sure_dense >= min_dense:
             yield AbstainThresholds(min_dense, sure_dense, min_cov, 0.0, any_cov)
@@ -76,7 +77,7 @@ def main() -> int:
     for i, t in enumerate(grid()):
         wrong, right = rate(answerable, t), rate(unanswerable, t)
         if wrong <= MAX_WRONG:
-            key = (-right, wrong, i)
+            key = (round(wrong - right, 9), wrong, i)
             if best is None or key < best[0]:
                 best = (key, t, wrong, right)
     if best is None:

@@ -7,10 +7,12 @@ passages (the same index `bench/run.py` builds). Every candidate the retriever c
 top 50 and BM25 top 50) is one example; it is relevant when it is a passage of the gold
 document that contains the gold answer (any passage of that document when none does), so the
 ranker learns to put the answering chunk above its neighbours. No dev or test question is
-read. The L2 strength is chosen by 5-fold cross-validation over the training questions
-(folds by question number), then the model is refit on all of them. Newton's method from a
-zero start: no randomness, so the same data always give the same file (`--check` verifies
-the shipped file is reproduced exactly).
+read. The model is a pairwise logistic regression on feature differences (relevant minus
+hard negative), rescaled to a probability by a logistic fit of its score. The L2 strength is
+chosen by 5-fold cross-validation over the training questions (folds by question number),
+then the model is refit on all of them. Newton's method from a zero start: no randomness, so
+the same data always give the same file (`--check` verifies the shipped file is reproduced
+exactly).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from run import ROOT, DataSet, _index_for, data_sets
+from run import ROOT, _index_for, training_set
 
 from samverkan_qa.embedding import load_embedder
 from samverkan_qa.index import load_index
@@ -33,6 +35,8 @@ from samverkan_qa.settings import Settings
 
 WEIGHTS = ROOT / "src" / "samverkan_qa" / "data" / "ranker.json"
 L2_GRID = (0.1, 1.0, 10.0, 100.0)
+MAX_POSITIVES = 3
+HARD_NEGATIVES = 10
 FOLDS = 5
 SEED = 0  # no random step remains (zero start, full-batch Newton); kept for the record
 
@@ -88,11 +92,40 @@ def mrr(groups: list[Group], ranker: LearnedRanker) -> float:
     return total / len(groups)
 
 
+def _pairs(groups: list[Group], mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Feature differences relevant minus hard negative: for each question, its first
+    `MAX_POSITIVES` relevant candidates against the `HARD_NEGATIVES` strongest irrelevant
+    ones by cosine and by BM25 (the ones a ranker must beat)."""
+    dense, bm25 = FEATURES.index("dense"), FEATURES.index("bm25_log")
+    diffs = []
+    for g in groups:
+        z = (g.features - mean) / scale
+        pos = np.flatnonzero(g.labels > 0)[:MAX_POSITIVES]
+        neg = np.flatnonzero(g.labels == 0)
+        hard = [neg[np.argsort(-z[neg, c], kind="stable")[:HARD_NEGATIVES]] for c in (dense, bm25)]
+        neg = np.unique(np.concatenate(hard))
+        diffs.extend(z[p] - z[n] for p in pos for n in neg)
+    return np.array(diffs)
+
+
 def fit(groups: list[Group], l2: float) -> LearnedRanker:
+    """Pairwise logistic regression (RankNet-style, linear) for the ranking, then a
+    one-feature logistic fit of its score on all candidates (Platt scaling) so the score
+    is a probability of relevance that hits can be compared by."""
     x = np.vstack([g.features for g in groups])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    d = _pairs(groups, mean, scale)
+    # each pair both ways: symmetric data, so the fitted intercept is 0 and drops out
+    _, pscale, pcoef, _ = fit_logistic(
+        np.vstack([d, -d]), np.concatenate([np.ones(len(d)), np.zeros(len(d))]), l2=l2
+    )
+    w = pcoef / pscale
+    raw = ((x - mean) / scale) @ w
     y = np.concatenate([g.labels for g in groups])
-    mean, scale, coef, intercept = fit_logistic(x, y, l2=l2)
-    return LearnedRanker(mean, scale, coef, intercept, {})
+    cmean, cscale, ccoef, cb = fit_logistic(raw[:, None], y, l2=0.0)
+    a = float(ccoef[0] / cscale[0])
+    return LearnedRanker(mean, scale, a * w, cb - a * float(cmean[0]), {})
 
 
 def choose_l2(groups: list[Group]) -> tuple[float, dict[str, float]]:
@@ -117,7 +150,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=WEIGHTS)
     parser.add_argument("--check", action="store_true", help="verify the shipped file instead")
     args = parser.parse_args()
-    ds: DataSet = next(d for d in data_sets(args.shared) if d.name == "swequad-mc train")
+    ds = training_set(args.shared)
     settings = _index_for(ds, args.work, Settings())
     config = RetrievalConfig()
     retriever = Retriever(load_index(settings.index_dir), load_embedder(settings), config)

@@ -168,3 +168,39 @@ def test_retriever_ranks_with_the_learned_model(tmp_path: Path) -> None:
     assert 0.0 < result.hits[0].score < 1.0  # a probability, comparable across hits
     assert result.hits[0].spans  # answer sentences are still marked
     assert result.hits[0].score >= result.hits[-1].score
+
+
+@pytest.mark.parametrize(
+    ("question", "english"),
+    [
+        ("What are the focus areas in Älvby?", False),  # å/ä/ö: Swedish words are in it
+        ("What are the focus areas of the agreement?", True),
+        ("How long is the agreement valid?", True),
+        ("Vilka fokusområden har Haninge?", False),
+        ("Hur länge gäller avtalet?", False),
+        ("Vad är syftet med avsiktsförklaringen?", False),
+    ],
+)
+def test_english_questions_are_recognised(question: str, english: bool) -> None:
+    from samverkan_qa.ranking import is_english
+
+    assert is_english(question) is english
+
+
+def test_english_question_is_not_abstained_for_its_words(tmp_path: Path) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for name, text in DOCS.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = Settings(
+        corpus=(corpus,), index_dir=tmp_path / "ix", chunk_tokens=40, chunk_overlap=0
+    )
+    embedder = FakeEmbedder()
+    build_index(settings, embedder)
+    retriever = Retriever(load_index(settings.index_dir), embedder)
+    # no Swedish word of the question is in the documents, and the fake cosine is low:
+    # a Swedish question like that abstains, the English one is answered by meaning
+    assert retriever.search("Vilken färg har bussarna?", 2).abstained
+    english = retriever.search("What does the agreement say about the square?", 2)
+    assert english.hits and not english.abstained
+    assert english.evidence is not None
