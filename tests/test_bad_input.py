@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -561,3 +562,115 @@ def test_library_errors_are_samverkan_errors() -> None:
     assert issubclass(InvalidInputError, SamverkanError)
     with pytest.raises(InvalidInputError, match="max_question_chars must be"):
         Settings(max_question_chars=0)
+
+
+# --- damaged indexes: one line at open, for search, docs and serve ------------------------
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _rewrite_lines(path: Path, change: Any) -> None:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    change(rows)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+
+
+def _unknown_doc(rows: list[dict[str, Any]]) -> None:
+    rows[0]["doc_id"] = "finns-inte"
+
+
+def _other_text(rows: list[dict[str, Any]]) -> None:
+    rows[0]["text"] = "Ett annat index text " + rows[0]["text"]
+
+
+DAMAGE: dict[str, Any] = {
+    "dense.faiss missing": lambda ix: (ix / "dense.faiss").unlink(),
+    "dense.faiss truncated": lambda ix: _truncate(ix / "dense.faiss"),
+    "dense.faiss garbage": lambda ix: (ix / "dense.faiss").write_bytes(b"\x00garbage" * 50),
+    "lexical missing": lambda ix: shutil.rmtree(ix / "lexical"),
+    "lexical.json truncated": lambda ix: _truncate(ix / "lexical" / "lexical.json"),
+    "bm25 data truncated": lambda ix: _truncate(ix / "lexical" / "bm25" / "data.csc.index.npy"),
+    "bm25 vocab missing": lambda ix: (ix / "lexical" / "bm25" / "vocab.index.json").unlink(),
+    "chunk names unknown document": lambda ix: _rewrite_lines(ix / "chunks.jsonl", _unknown_doc),
+    "chunk from another index": lambda ix: _rewrite_lines(ix / "documents.jsonl", _other_text),
+    "chunks.jsonl truncated": lambda ix: _truncate(ix / "chunks.jsonl"),
+    "chunks.jsonl not records": lambda ix: (ix / "chunks.jsonl").write_text("[]\n[1]\n"),
+    "documents.jsonl missing": lambda ix: (ix / "documents.jsonl").unlink(),
+    "documents.jsonl truncated": lambda ix: _truncate(ix / "documents.jsonl"),
+    "vectors.npy missing": lambda ix: (ix / "vectors.npy").unlink(),
+    "vectors.npy truncated": lambda ix: _truncate(ix / "vectors.npy"),
+    "manifest a list": lambda ix: (ix / "manifest.json").write_text("[]"),
+    "manifest a number": lambda ix: (ix / "manifest.json").write_text("42"),
+    "manifest null": lambda ix: (ix / "manifest.json").write_text("null"),
+    "manifest not json": lambda ix: (ix / "manifest.json").write_text("{trasig"),
+    "manifest deeply nested": lambda ix: (ix / "manifest.json").write_text(NESTED),
+}
+
+
+@pytest.fixture
+def damaged_copy(built: Path, tmp_path: Path) -> Any:
+    def make(kind: str) -> Path:
+        folder = tmp_path / "index"
+        shutil.copytree(built, folder)
+        DAMAGE[kind](folder)
+        return folder
+
+    return make
+
+
+@pytest.mark.parametrize("kind", list(DAMAGE))
+def test_damaged_index_is_one_line_at_open(
+    damaged_copy: Any,
+    kind: str,
+    capsys: pytest.CaptureFixture[str],
+    use_fake_embedder: FakeEmbedder,
+) -> None:
+    folder = damaged_copy(kind)
+    code, out, err = run(capsys, "search", "polisen", "--index", str(folder))
+    assert code == 2 and not out
+    assert_one_line(err, DAMAGED)
+    assert not use_fake_embedder.calls, "refused before any question is embedded"
+
+
+@pytest.mark.parametrize(
+    "kind", ["chunk names unknown document", "documents.jsonl truncated", "manifest a list"]
+)
+def test_damaged_index_docs_command(
+    damaged_copy: Any, kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "docs", "--index", str(damaged_copy(kind)))
+    assert code == 2
+    assert_one_line(err, DAMAGED)
+
+
+@pytest.mark.parametrize("kind", ["dense.faiss missing", "lexical missing", "manifest a number"])
+def test_serve_refuses_a_damaged_index(
+    damaged_copy: Any, kind: str, capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    import socket
+
+    import samverkan_qa.web as web
+
+    def no_model(settings: Settings) -> None:
+        raise AssertionError("the model must not load for a damaged index")
+
+    monkeypatch.setattr(web, "load_embedder", no_model)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, _, err = run(capsys, "serve", "--index", str(damaged_copy(kind)), "--port", str(port))
+    assert code == 2
+    assert_one_line(err, DAMAGED)
+
+
+def test_a_rebuild_repairs_a_damaged_index(
+    damaged_copy: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], use_fake_embedder: Any
+) -> None:
+    folder = damaged_copy("dense.faiss truncated")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "alvby.txt").write_text(HADDOCK_TXT, encoding="utf-8")
+    assert run(capsys, "index", str(corpus), "--index", str(folder), "-q")[0] == 0
+    assert load_index(folder).faiss.ntotal == len(load_index(folder).chunks)

@@ -35,3 +35,11 @@ class MissingExtraError(SamverkanError, ImportError):
 
 class ServerError(SamverkanError):
     """The web server could not start (port taken, address not available)."""
+
+
+class IndexDamagedError(IndexMismatchError):
+    """Files of the index are missing, truncated or disagree with each other."""
+
+
+class IndexBusyError(SamverkanError):
+    """Another `index` run holds the index folder's lock."""

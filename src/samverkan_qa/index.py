@@ -11,12 +11,15 @@ Files in the index folder, all plain (no pickle):
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +29,13 @@ import numpy as np
 from samverkan_qa.chunking import Chunker
 from samverkan_qa.documents import Chunk, Document
 from samverkan_qa.embedding import Embedder
-from samverkan_qa.errors import IndexMismatchError, IndexNotFoundError, InvalidInputError
+from samverkan_qa.errors import (
+    IndexBusyError,
+    IndexDamagedError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    InvalidInputError,
+)
 from samverkan_qa.loading import Skipped, load_documents
 from samverkan_qa.metadata import FACTS_VERSION
 from samverkan_qa.settings import Settings
@@ -114,6 +123,14 @@ def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+def damaged(folder: Path, detail: str) -> IndexDamagedError:
+    detail = " ".join(detail.split())
+    detail = detail if len(detail) <= 160 else detail[:159] + "…"
+    return IndexDamagedError(
+        f"index damaged, rebuild it with samverkan-qa index ({folder}: {detail})"
+    )
+
+
 def read_manifest(folder: Path) -> dict[str, Any]:
     path = folder / MANIFEST
     if not path.exists():
@@ -122,8 +139,10 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise IndexNotFoundError(f"no index at {folder}: build it with `samverkan-qa index`")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise IndexMismatchError(f"unreadable index manifest {path}: {exc}") from exc
+    except (OSError, ValueError, RecursionError) as exc:
+        raise damaged(folder, f"unreadable manifest.json: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise damaged(folder, "manifest.json is not a JSON object")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexMismatchError(
             f"index {folder} has format version {manifest.get('format_version')}, this "
@@ -133,33 +152,138 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 
 def load_documents_only(folder: Path) -> list[Document]:
-    """The indexed documents with their facts, without vectors or search structures."""
-    read_manifest(folder)
+    """The indexed documents with their facts, without the search structures."""
+    return list(load_index(folder, search=False).documents.values())
+
+
+def load_index(folder: Path, *, search: bool = True) -> Index:
+    """The index as one consistent snapshot, checked before any model loads.
+
+    Every file is read at once (FAISS and BM25 too, unless `search` is False), then the
+    manifest's generation id and the folder's identity are read again: a rebuild that swapped
+    the folder meanwhile is detected and the whole snapshot is read again. Damage (a file
+    missing, truncated, or disagreeing with the others) is one IndexDamagedError, here, not
+    at the first search."""
+    missing: Exception | None = None
+    for _ in range(_SNAPSHOT_TRIES):
+        stamp = _stamp(folder)
+        try:
+            index = _read_snapshot(folder, search)
+        except IndexDamagedError:
+            if _stamp(folder) == stamp:
+                raise
+            continue  # swapped while reading: the damage was the mix, not the index
+        except (IndexNotFoundError, FileNotFoundError) as exc:
+            if _stamp(folder) == stamp and not _swapping(folder):
+                raise
+            missing = exc
+            time.sleep(0.05)  # between the two renames of a swap
+            continue
+        if _stamp(folder) == stamp:
+            return index
+    if missing is not None and not folder.exists():
+        raise missing
+    raise IndexBusyError(f"index {folder} changed {_SNAPSHOT_TRIES} times while being read")
+
+
+_SNAPSHOT_TRIES = 5
+
+
+def _swapping(folder: Path) -> bool:
+    """A build is between its two renames (or died there): the old folder is beside it."""
+    return any(folder.parent.glob(f".{folder.name}.old-*"))
+
+
+def _stamp(folder: Path) -> tuple[Any, ...]:
+    """What identifies one generation of the folder: its inode and its manifest's id."""
     try:
-        return [Document.from_dict(d) for d in _read_jsonl(folder / "documents.jsonl")]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexMismatchError(f"index {folder} is damaged ({exc}): rebuild it") from exc
+        inode = os.stat(folder).st_ino
+        text = (folder / MANIFEST).read_bytes()
+    except OSError:
+        return (None, None)
+    return (inode, text)
 
 
-def load_index(folder: Path) -> Index:
+def _read_snapshot(folder: Path, search: bool) -> Index:
     manifest = read_manifest(folder)
+    files = "documents.jsonl"
     try:
         documents = {
             d["doc_id"]: Document.from_dict(d) for d in _read_jsonl(folder / "documents.jsonl")
         }
+        files = "chunks.jsonl"
         chunks = [Chunk.from_dict(c) for c in _read_jsonl(folder / "chunks.jsonl")]
+        files = "vectors.npy"
         vectors = np.load(folder / "vectors.npy", allow_pickle=False)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexMismatchError(f"index {folder} is damaged ({exc}): rebuild it") from exc
-    if len(chunks) != len(vectors):
-        raise IndexMismatchError(f"index {folder} is damaged (chunks and vectors differ)")
-    return Index(folder, manifest, documents, chunks, vectors)
+    except FileNotFoundError as exc:
+        raise damaged(folder, f"{files} is missing") from exc
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError) as exc:
+        raise damaged(folder, f"{files}: {exc}") from exc
+    index = Index(folder, manifest, documents, chunks, vectors)
+    _check_consistent(index)
+    if search:
+        index._faiss = _read_faiss(folder, len(chunks), vectors)
+        index._lexical = _read_lexical(folder, len(chunks))
+    return index
+
+
+def _check_consistent(index: Index) -> None:
+    """The files agree with each other: a mix of two generations, or a truncated file that
+    still parses, never reaches a search."""
+    folder, chunks, vectors = index.folder, index.chunks, index.vectors
+    if vectors.ndim != 2 or len(chunks) != len(vectors):
+        raise damaged(folder, f"{len(chunks)} chunks but vectors of shape {vectors.shape}")
+    if index.manifest.get("n_chunks", len(chunks)) != len(chunks):
+        raise damaged(folder, "chunks.jsonl does not match manifest.json")
+    listed = index.manifest.get("documents", index.documents)
+    if not isinstance(listed, dict) or set(listed) != set(index.documents):
+        raise damaged(folder, "documents.jsonl does not match manifest.json")
+    try:
+        for chunk in chunks:
+            doc = index.documents.get(chunk.doc_id)
+            if doc is None:
+                raise damaged(folder, f"a chunk names an unknown document {chunk.doc_id!r}")
+            if doc.text[chunk.start : chunk.end] != chunk.text:
+                raise damaged(folder, f"chunk {chunk.chunk_id} does not match its document")
+    except (TypeError, AttributeError) as exc:  # a field of the wrong type
+        raise damaged(folder, f"chunks.jsonl: {exc}") from None
+
+
+def _read_faiss(folder: Path, rows: int, vectors: np.ndarray) -> Any:
+    import faiss
+
+    path = folder / "dense.faiss"
+    if not path.is_file():
+        raise damaged(folder, "dense.faiss is missing")
+    try:
+        dense = faiss.read_index(str(path))
+    except RuntimeError:  # FAISS's message is a C++ stack; what matters is which file
+        raise damaged(folder, "dense.faiss is truncated or not a FAISS index") from None
+    if dense.ntotal != rows or (rows and dense.d != vectors.shape[1]):
+        raise damaged(folder, f"dense.faiss holds {dense.ntotal} vectors for {rows} chunks")
+    return dense
+
+
+def _read_lexical(folder: Path, rows: int) -> Any:
+    from samverkan_qa.lexical import LexicalIndex
+
+    try:
+        lexical = LexicalIndex.load(folder / "lexical")
+    except IndexMismatchError:
+        raise  # another format version: its own message says to rebuild
+    except IndexNotFoundError:
+        raise damaged(folder, "lexical/ is missing") from None
+    except Exception as exc:  # bm25s and numpy raise many kinds on a truncated file
+        raise damaged(folder, f"lexical/ unreadable ({exc.__class__.__name__})") from None
+    if lexical.n_docs != rows:
+        raise damaged(folder, f"lexical/ holds {lexical.n_docs} passages for {rows} chunks")
+    return lexical
 
 
 def _previous(folder: Path, model: dict[str, Any], chunking: dict[str, Any]) -> Index | None:
     """The existing index, if it was shaped by the same model and chunking; else None."""
     try:
-        old = load_index(folder)
+        old = load_index(folder, search=False)  # under the build lock: nothing changes it
     except (IndexNotFoundError, IndexMismatchError):
         return None
     if old.manifest.get("model") != model or old.manifest.get("chunking") != chunking:
@@ -175,7 +299,16 @@ def build_index(
     sources: list[Path] | None = None,
     progress: Progress | None = None,
 ) -> BuildReport:
-    """Index the sources into settings.index_dir, re-embedding only new or changed documents."""
+    """Index the sources into settings.index_dir, re-embedding only new or changed documents.
+
+    One build per index folder at a time: a second one raises IndexBusyError at once."""
+    with index_lock(settings.index_dir):
+        return _build_index(settings, embedder, sources, progress)
+
+
+def _build_index(
+    settings: Settings, embedder: Embedder, sources: list[Path] | None, progress: Progress | None
+) -> BuildReport:
     started = time.perf_counter()
     _check_target(settings.index_dir)
     loaded = load_documents(sources or list(settings.corpus), settings)
@@ -426,6 +559,7 @@ def _manifest(
         counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
     return {
         "format_version": FORMAT_VERSION,
+        "generation": uuid.uuid4().hex,  # tells one build's files from the next one's
         "facts_version": FACTS_VERSION,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "model": embedder.identity,
@@ -453,11 +587,83 @@ def _swap_in(staging: Path, folder: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _recover_interrupted_swap(folder: Path) -> None:
-    """If a build died between its two renames, the previous index is still beside it."""
-    if folder.exists():
+def _recover_interrupted_swap(folder: Path, *, locked: bool = False) -> None:
+    """If a build died between its two renames, the previous index is still beside it.
+
+    Only with the folder's lock: without it, a running build may be between its renames,
+    and restoring the old folder then would make that build's swap fail."""
+    if folder.exists() or not _swapping(folder):
+        return
+    if not locked:
+        try:
+            with index_lock(folder, clean=False):
+                _recover_interrupted_swap(folder, locked=True)
+        except (IndexBusyError, OSError):
+            pass  # a build is running: it completes the swap itself
         return
     olds = sorted(folder.parent.glob(f".{folder.name}.old-*"), key=lambda p: p.stat().st_mtime)
     if olds and (olds[-1] / MANIFEST).exists():
         log.warning("restoring index %s from an interrupted build", folder)
         os.replace(olds[-1], folder)
+
+
+def lock_path(folder: Path) -> Path:
+    """The lock file sits beside the index folder, since the folder itself is replaced."""
+    folder = folder.resolve()
+    return folder.with_name(f".{folder.name}.lock")
+
+
+@contextmanager
+def index_lock(folder: Path, *, clean: bool = True) -> Iterator[None]:
+    """Hold the index folder's lock: an flock on a file beside it, released by the kernel
+    when the process dies (a killed build leaves no lock that blocks the next one) and
+    removed when the build ends. With `clean`, first remove what killed builds left
+    behind: staging folders and a previous index that was never swapped back."""
+    folder = folder.resolve()
+    if not folder.parent.is_dir():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    path = lock_path(folder)
+    handle = _acquire(path, folder)
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        if clean:
+            _recover_interrupted_swap(folder, locked=True)
+            _clean_leftovers(folder)
+        yield
+    finally:
+        path.unlink(missing_ok=True)  # while still locked: a waiting opener re-checks it
+        handle.close()
+
+
+def _acquire(path: Path, folder: Path) -> Any:
+    for _ in range(_SNAPSHOT_TRIES):
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (closed by index_lock)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise IndexBusyError(
+                f"{folder} is being built by another `samverkan-qa index` ({holder}); "
+                "run again when it has finished"
+            ) from None
+        try:
+            current = os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            return handle
+        handle.close()  # locked a file the previous holder had just removed: open it anew
+    raise IndexBusyError(f"{folder}: could not take the index lock; run again")
+
+
+def _clean_leftovers(folder: Path) -> None:
+    """Staging and old folders of killed builds (we hold the lock: no build is running)."""
+    for pattern in (f".{folder.name}.building-*", f".{folder.name}.old-*"):
+        for leftover in folder.parent.glob(pattern):
+            log.info("removing %s, left by an interrupted build", leftover)
+            shutil.rmtree(leftover, ignore_errors=True)
