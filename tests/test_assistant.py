@@ -339,3 +339,25 @@ def test_a_named_paragraph_is_preferred(assistant: Assistant) -> None:
     answer = assistant.ask("Vad står det i 3 § om trygghetsplanen?")
     assert answer.citations[0]["section"] == "3 §"
     assert "Kommunfullmäktige" in answer.text
+
+
+def test_a_national_list_of_municipalities_is_not_a_local_agreement() -> None:
+    from samverkan_qa.answers.facts import is_local_agreement
+    from samverkan_qa.documents import Document
+    from samverkan_qa.metadata import extract_facts, facts_to_json
+
+    def doc(text: str) -> Document:
+        made = Document("d", text.split("\n")[0], "d.txt", text)
+        made.metadata["facts"] = facts_to_json(extract_facts(text, title=made.title))
+        return made
+
+    national = doc(
+        "Regeringen fördelar medel\n\nPengarna går till Kiruna kommun, Luleå kommun, Umeå "
+        "kommun, Gävle kommun och Malmö kommun. Satsningen gäller för perioden 2024–2026."
+    )
+    local = doc(
+        "Samverkan i Ljusdal\n\nLjusdals kommun och polisen har tecknat en "
+        "samverkansöverenskommelse. Överenskommelsen gäller för perioden 2024–2026."
+    )
+    assert not is_local_agreement(national)
+    assert is_local_agreement(local)

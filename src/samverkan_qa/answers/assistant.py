@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -142,12 +142,17 @@ class Assistant:
         facts = fact_answer(analysis, docs, [h.doc_id for h in result.hits])
         if facts is not None:
             return self._from_facts(rewrite, analysis, facts, result.hits)
-        if result.abstained:
+        # An identifier (an e-mail address, a phone or diary number) next to the words asked
+        # about is evidence enough, even where passage similarity alone would abstain.
+        if result.abstained and analysis.kind != "identifier":
             return self._abstain(rewrite, analysis, result.hits)
         sources = _numbered(result.hits)
         numbers = {s.hit.chunk.chunk_id: s.number for s in sources}
         analyzer = self.retriever.index.lexical.analyzer
-        quotes = passage_quotes(analysis, result.hits, analyzer, numbers, self.config.quotes)
+        config = self.config.quotes
+        if result.abstained:
+            config = replace(config, min_support=config.identifier_support)
+        quotes = passage_quotes(analysis, result.hits, analyzer, numbers, config)
         if not quotes:
             return self._abstain(rewrite, analysis, result.hits)
         cited = {q.source for q in quotes}
@@ -197,6 +202,8 @@ class Assistant:
         for part in facts.parts:
             marks = []
             for one in (part, *part.extra):
+                if not one.cites:
+                    continue
                 doc = one.doc
                 if doc.doc_id not in number_of:
                     number_of[doc.doc_id] = len(sources) + 1

@@ -60,6 +60,19 @@ _ORGANISATION_RE = re.compile(
 )
 
 
+_IDENTIFIER_WORDS_RE = re.compile(
+    r"\b(?:e-?post\w*|mejl\w*|e-?mail\w*|mail\w*|telefon\w*|tfn|tel|mobil\w*|"
+    r"diarienumm\w*|dnr|ärendenumm\w*|phone\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def without_identifier_words(question: str) -> str:
+    """The question minus the word for the identifier asked for: the address or number
+    itself is the evidence for "e-postadress", so only the other words must be near it."""
+    return _IDENTIFIER_WORDS_RE.sub(" ", question)
+
+
 def has_evidence(analysis: Analysis, sentence: str) -> bool:
     """True when `sentence` holds the kind of answer `analysis` asks for (always true for
     kinds that need no particular evidence: lists, yes/no, reasons, ...)."""

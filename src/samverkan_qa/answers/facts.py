@@ -273,12 +273,26 @@ def _covers(doc: Document, years: Sequence[int]) -> list[Fact]:
     return found
 
 
+MAX_AGREEMENT_MUNICIPALITIES = 3
+
+
+def is_local_agreement(doc: Document) -> bool:
+    """A local cooperation agreement: terms stated (a period or priority areas), a
+    municipality among its parties, and about a few municipalities, not a national list."""
+    places = municipalities(doc)
+    return (
+        is_agreement(doc)
+        and 0 < len(places) <= MAX_AGREEMENT_MUNICIPALITIES
+        and "kommun" in _party_kinds(doc)
+    )
+
+
 def _aggregate(analysis: Analysis, documents: Sequence[Document]) -> FactAnswer | None:
     """Agreements meeting the question's conditions (parties by kind, years), listed by
     municipality or by document, each with the facts that show it meets them."""
     parts: list[Part] = []
     for doc in documents:
-        if not is_agreement(doc):
+        if not is_local_agreement(doc):
             continue
         kinds = _party_kinds(doc)
         if any(k not in kinds for k in analysis.party_kinds):
@@ -295,6 +309,8 @@ def _aggregate(analysis: Analysis, documents: Sequence[Document]) -> FactAnswer 
         if not cited:
             facts = field_facts(doc, "validity") or field_facts(doc, "parties")
             cited = [Cited(doc.doc_id, f.start or 0, f.end or 0) for f in facts[:1]]
+        if not cited:
+            continue  # nothing in the text to cite
         row = {"kommun": ", ".join(places), "dokument": doc.title}
         row["villkor"] = "; ".join(_unique([_fact_text(doc, f) for f in cites]))
         parts.append(Part(doc, "", [label], cited, row))
@@ -388,13 +404,20 @@ def _person(
             )
             if not matched:
                 continue
-            key = (-matched, order.get(doc.doc_id, len(order)), fact.start or 0)
+            # A document about the municipality named outranks one about none in particular.
+            named = 2 * _names_place(doc, analysis.municipalities)
+            key = (-(matched + named), order.get(doc.doc_id, len(order)), fact.start or 0)
             if best is None or key < best[0]:
                 best = (key, doc, fact)
     if best is None:
         return None
     _, doc, fact = best
     return FactAnswer([_sentence_part(doc, fact, "people")])
+
+
+def _names_place(doc: Document, named: Sequence[str]) -> bool:
+    wanted = {n.casefold() for n in named}
+    return bool(wanted & {m.casefold() for m in municipalities(doc)})
 
 
 def about(doc: Document, named: Sequence[str]) -> bool:

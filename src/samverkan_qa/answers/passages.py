@@ -24,9 +24,10 @@ from samverkan_qa.answers.evidence import (
     list_items,
     plain,
     section_label,
+    without_identifier_words,
 )
 from samverkan_qa.answers.facts import about
-from samverkan_qa.catalog import document_facts, document_kind
+from samverkan_qa.catalog import document_facts, document_kind, municipalities
 from samverkan_qa.documents import Document
 from samverkan_qa.ranking import coverage, question_words, split_sentences
 from samverkan_qa.retrieval import Hit
@@ -50,6 +51,12 @@ class QuoteConfig:
     evidence_bonus: float = 0.2
     # Bonus for a passage from the kind of document the question names ("enligt lagen").
     kind_bonus: float = 0.3
+    # Least share of the question's words a quote must cover (0: any shared word).
+    min_support: float = 0.0
+    # The share an identifier's context must cover when retrieval alone would abstain.
+    identifier_support: float = 0.5
+    # Bonus for a passage from a document about the municipality the question names.
+    place_bonus: float = 0.2
     # Items found by fact extraction may follow a list intro within this many characters.
     list_reach: int = 1500
 
@@ -85,6 +92,8 @@ def passage_quotes(
         if len(chosen) >= limit or cand.score < config.second_share * best.score:
             break
         size = cand.end - cand.start
+        if cand.doc.doc_id != best.doc.doc_id:
+            continue  # a short answer quotes one document; the others are listed as sources
         if size <= budget and not any(_overlaps(cand, c) for c in chosen):
             chosen.append(cand)
             budget -= size
@@ -97,8 +106,11 @@ def _candidates(
 ) -> list[_Candidate]:
     if not hits:
         return []
-    words = question_words(analysis.question, analyzer)
-    folded_words = question_words(fold(analysis.question), analyzer)
+    question = analysis.question
+    if analysis.kind == "identifier":
+        question = without_identifier_words(question)
+    words = question_words(question, analyzer)
+    folded_words = question_words(fold(question), analyzer)
     top = max(hits[0].score, 1e-9)
     needs_evidence = analysis.kind in EVIDENCE_KINDS
     out: list[_Candidate] = []
@@ -107,6 +119,11 @@ def _candidates(
             break
         if not about(hit.document, analysis.municipalities):
             continue
+        # About the municipality named, not merely about no municipality in particular.
+        explicit = bool(
+            {m.casefold() for m in analysis.municipalities}
+            & {m.casefold() for m in municipalities(hit.document)}
+        )
         text = hit.document.text
         heading = ""
         for s, e in split_sentences(hit.chunk.text):
@@ -126,12 +143,14 @@ def _candidates(
                 # Contact blocks put the name on the line above the number or address.
                 context = text[_previous_line_start(text, start) : end]
                 score = max(score, 0.9 * _support(words, folded_words, context, analyzer))
-            if score <= 0:
+            if score <= config.min_support:
                 continue
             if evidence and not needs_evidence and analysis.kind == "person":
                 score += config.evidence_bonus
             if analysis.document_kinds and document_kind(hit.document) in analysis.document_kinds:
                 score += config.kind_bonus
+            if analysis.municipalities and explicit:
+                score += config.place_bonus
             if analysis.sections and section_label(text, start) in analysis.sections:
                 score += config.kind_bonus  # "enligt 5 §": the paragraph named
             score += config.hit_prior * max(hit.score, 0.0) / top
