@@ -37,11 +37,16 @@ MAX_WRONG = 0.02
 
 
 def grid() -> Iterator[AbstainThresholds]:
+    """Only consistent rules: sure_dense >= min_dense and min_any_coverage <= min_coverage
+    (the second rule catches passages similar enough to pass the first that share almost
+    none of the question's words)."""
     dense = [round(0.80 + 0.01 * i, 2) for i in range(11)]  # 0.80 .. 0.90
+    coverages = [round(0.1 * i, 1) for i in range(2, 9)]  # 0.2 .. 0.8
+    any_coverages = [round(0.05 * i, 2) for i in range(13)]  # 0.0 .. 0.6
     for min_dense, sure_dense, min_cov, any_cov in itertools.product(
-        dense, dense, (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8), (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+        dense, dense, coverages, any_coverages
     ):
-        if sure_dense >= min_dense:
+        if sure_dense >= min_dense and any_cov <= min_cov:
             yield AbstainThresholds(min_dense, sure_dense, min_cov, 0.0, any_cov)
 
 
