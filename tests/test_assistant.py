@@ -361,3 +361,12 @@ def test_a_national_list_of_municipalities_is_not_a_local_agreement() -> None:
     )
     assert not is_local_agreement(national)
     assert is_local_agreement(local)
+
+
+def test_english_role_names_find_the_swedish_role(assistant: Assistant) -> None:
+    assert "Eva Lind" in ask(assistant, "Who is the municipal director in Kalix?")
+
+
+def test_a_second_clause_gets_its_own_fact(assistant: Assistant) -> None:
+    text = ask(assistant, "Vilka fokusområden har Kalix och hur länge gäller överenskommelsen?")
+    assert "Trygghet i centrum" in text and "31 december 2025" in text

@@ -115,6 +115,7 @@ def lexicon() -> dict[str, Any]:
         "english": frozenset(fold(w) for w in raw["english"]),
         "distinctive_nouns": folded(raw.get("distinctive_nouns", [])),
         "document_kinds": {k: folded(v) for k, v in raw.get("document_kinds", {}).items()},
+        "roles": {fold(k): folded(v) for k, v in raw.get("roles", {}).items()},
     }
 
 
@@ -151,6 +152,8 @@ class Analysis:
     refers_to_person: bool = False
     document_kinds: tuple[str, ...] = ()  # kinds of document named ("lagen" -> "lag")
     sections: tuple[str, ...] = ()  # law paragraphs named ("5 §")
+    also: tuple[str, ...] = ()  # further fields a second clause asks for ("… och hur länge?")
+    roles: tuple[str, ...] = ()  # Swedish role words an English or other wording stands for
     words: tuple[str, ...] = ()
 
     @property
@@ -167,6 +170,10 @@ def analyse(question: str, places: tuple[str, ...] = ()) -> Analysis:
     # The first cued field that can answer this kind of question, else the first cued.
     fitting = [f for f in cued if kind in FIELD_KINDS.get(f, frozenset())]
     field_name = (fitting or cued or [""])[0]
+    kinds_anywhere = {k for k, rx in _KIND_RE.items() if rx.search(folded)}
+    also = tuple(
+        f for f in cued if f != field_name and kinds_anywhere & FIELD_KINDS.get(f, frozenset())
+    )
     subject = ""
     if kind in ("aggregate", "list"):
         subject = _aggregate_subject(folded, lex["aggregate_subjects"])
@@ -193,6 +200,8 @@ def analyse(question: str, places: tuple[str, ...] = ()) -> Analysis:
         subject=subject,
         english=is_english(words),
         refers_to_person=bool(_PRONOUN_RE.search(question)),
+        also=also[:1] if field_name else (),
+        roles=tuple(r for r, cues in lex["roles"].items() if _has_cue(folded, cues)),
         sections=tuple(" ".join(m.split()) + " §" for m in _SECTION_RE.findall(question)),
         document_kinds=tuple(
             k for k, cues in lex["document_kinds"].items() if _has_whole(folded, cues)

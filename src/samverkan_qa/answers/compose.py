@@ -20,6 +20,7 @@ from samverkan_qa.answers.followup import SEARCHED_LABEL
 from samverkan_qa.catalog import (
     document_date,
     document_kind,
+    document_title,
     organisation,
 )
 from samverkan_qa.documents import Document
@@ -45,15 +46,56 @@ def source_name(doc: Document) -> str:
 
 
 def citation_line(hit: Hit) -> str:
-    """A copyable reference: ”Title”, organisation, date. file, p. N."""
-    doc = hit.document
-    head = ", ".join(
-        p for p in (f"”{_flat(doc.title)}”", organisation(doc), document_date(doc)) if p
-    )
-    tail = source_name(doc)
+    """A copyable reference: ”Title”, SFS number, organisation, date. file, p. N."""
+    tail = source_name(hit.document)
     if hit.chunk.page:
         tail += f", s. {hit.chunk.page}"
-    return f"{head}. {tail}."
+    return f"{_reference_head(hit.document)}. {tail}."
+
+
+def _reference_head(doc: Document, section: str = "") -> str:
+    """”Title”, SFS 2023:196, issuer, date, 4 § (what is known of these)."""
+    title = document_title(doc)
+    # A supplied title ("[Pressmeddelande från …]") is a description, not quoted.
+    shown = title if title.startswith("[") else f"”{title}”"
+    parts = (shown, sfs_number(doc), organisation(doc), document_date(doc), section)
+    return ", ".join(p for p in parts if p)
+
+
+def sfs_number(doc: Document) -> str:
+    """ "SFS 2023:196" for a law whose front matter states its `beteckning`, else ""."""
+    value = doc.metadata.get("beteckning") or doc.metadata.get("sfs")
+    text = _flat(str(value)) if isinstance(value, str | int | float) else ""
+    if not re.fullmatch(r"(?:SFS\s*)?\d{4}:\d+", text):
+        return ""
+    return text if text.startswith("SFS") else f"SFS {text}"
+
+
+def quotable_citation(answer: Answer, source: Source) -> str:
+    """What "Kopiera" copies: the sentences the answer quotes from this source (for an
+    uncited hit its best sentences), then the reference with § for a law, page, file and
+    character range, e.g.
+    «… 31 december 2027.» ”Överenskommelse …”, Haninge kommun, 2025-02-13. fil.txt, tecken 10–92.
+    """
+    doc, hit = source.hit.document, source.hit
+    quotes = [
+        q for quote in answer.quotes if quote.source == source.number for q in (quote, *quote.items)
+    ]
+    ranges = [(q.start, q.end) for q in quotes]
+    if not ranges and source.matching:
+        ranges = list(hit.spans)
+    sections = list(dict.fromkeys(q.section for q in quotes if q.section))
+    said = " … ".join(_flat(doc.text[s:e]) for s, e in ranges)
+    ranges = ranges or [(hit.chunk.start, hit.chunk.end)]  # the passage, when nothing matched
+    pages = sorted({p for s, _ in ranges if (p := doc.page_at(s) if doc.pages else None)})
+    pages = pages or ([hit.chunk.page] if hit.chunk.page else [])
+    tail = [source_name(doc)]
+    if pages:
+        tail.append("s. " + ", ".join(str(p) for p in pages))
+    tail.append("tecken " + ", ".join(f"{s}–{e}" for s, e in ranges))
+    head = _reference_head(doc, ", ".join(sections))
+    quoted = f"«{said}» " if said else ""
+    return f"{quoted}{head}. {', '.join(tail)}."
 
 
 def _flat(text: str) -> str:

@@ -27,6 +27,7 @@ FIELD_LABELS = {
     "signed": "Undertecknad",
     "published": "Publicerad",
     "diary_number": "Diarienummer",
+    "people": "Person",
 }
 MAX_SENTENCE = 320  # a longer sentence is not a short answer: cite the value itself
 
@@ -75,11 +76,13 @@ def fact_answer(
     docs = candidates(analysis, documents, ranked, analysis.field)
     if analysis.kind == "other" and _names_a_value(analysis, docs):
         return None  # "Vad innebär fokusområdet hemmiljö?" asks about one value, not the list
-    for doc in docs[:1]:
-        part = _field_part(analysis, doc)
-        if part is not None:
-            return FactAnswer([part])
-    return None
+    if not docs:
+        return None
+    parts = [_field_part(analysis, docs[0], analysis.field)]
+    for name in analysis.also:  # "Vilka parter ingår och hur länge gäller den?"
+        if field_facts(docs[0], name):
+            parts.append(_field_part(analysis, docs[0], name))
+    return FactAnswer(parts)
 
 
 def _names_a_value(analysis: Analysis, docs: Sequence[Document]) -> bool:
@@ -174,8 +177,7 @@ def _latest(doc: Document) -> int:
     return max(stated_years(document_facts(doc)), default=0)
 
 
-def _field_part(analysis: Analysis, doc: Document) -> Part | None:
-    name = analysis.field
+def _field_part(analysis: Analysis, doc: Document, name: str) -> Part:
     facts = field_facts(doc, name)
     if name == "validity" and re.search(r"\b(fran|from|sedan)\b", " ".join(analysis.words)):
         facts = [f for f in facts if isinstance(f.value, dict) and f.value.get("from")] or facts
@@ -386,7 +388,7 @@ def _person(
     i Södertälje?"), quoted with the sentence that names them."""
     words = {w[:6] for w in analysis.words if len(w) > 1 and w not in _SKIP}
     places = {fold(m)[:6] for m in analysis.municipalities}
-    role_words = words - places
+    role_words = (words - places) | {r[:6] for r in analysis.roles}
     if not role_words:
         return None
     order = {doc_id: i for i, doc_id in enumerate(ranked)}
