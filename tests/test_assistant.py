@@ -370,3 +370,22 @@ def test_english_role_names_find_the_swedish_role(assistant: Assistant) -> None:
 def test_a_second_clause_gets_its_own_fact(assistant: Assistant) -> None:
     text = ask(assistant, "Vilka fokusområden har Kalix och hur länge gäller överenskommelsen?")
     assert "Trygghet i centrum" in text and "31 december 2025" in text
+
+
+def test_contact_lines_and_named_places_do_not_make_an_answer() -> None:
+    from samverkan_qa.answers.evidence import is_contact_line, without_places
+
+    assert is_contact_line("Eva Lind, kommundirektör, 0923-651 00, eva.lind@kalix.example.se")
+    assert not is_contact_line("Styrgruppen följer upp samverkan två gånger per år.")
+    assert without_places("Vad är målet i Kalix och Sandvikens avtal?", ("Kalix", "Sandviken")) == (
+        "Vad är målet i       och            avtal?"
+    )
+
+
+def test_a_purpose_question_prefers_a_sentence_stating_a_purpose() -> None:
+    from samverkan_qa.answers.evidence import has_evidence
+
+    why = analyse("Varför samverkar kommunen med polisen?")
+    assert why.kind == "reason"
+    assert has_evidence(why, "Syftet är att minska brottsligheten.")
+    assert not has_evidence(why, "Kommunen samverkar med polisen.")

@@ -53,6 +53,10 @@ _NUMBER_TOKEN_RE = re.compile(rf"^{_NUMBER}$", re.IGNORECASE)
 EVIDENCE_KINDS = frozenset({"date", "period", "count", "amount", "frequency", "identifier"})
 # Kinds whose answer is one precise thing: one sentence, not two.
 PRECISE_KINDS = EVIDENCE_KINDS | {"person"}
+# Purpose and cause: "syftet är", "för att", "målet med".
+_PURPOSE_RE = re.compile(
+    r"\b(?:syfte\w*|syftar|mål\w*|för att|i syfte|därför|eftersom|vill|avser)\b", re.IGNORECASE
+)
 _ORGANISATION_RE = re.compile(
     r"\b\w*(?:kommun|polis|myndighet|styrelse|nämnd|förbund|räddningstjänst|regering|"
     r"länsstyrelse|förvaltning|direktör|chef)\w*\b",
@@ -92,7 +96,28 @@ def has_evidence(analysis: Analysis, sentence: str) -> bool:
         return bool(rx.search(sentence))
     if kind == "person":
         return bool(PERSON_RE.search(sentence) or _ORGANISATION_RE.search(sentence))
+    if kind == "reason":
+        return bool(_PURPOSE_RE.search(sentence))
     return True
+
+
+def is_contact_line(sentence: str) -> bool:
+    """A line of contact details: an e-mail address or phone number and few other words."""
+    if not (EMAIL_RE.search(sentence) or PHONE_RE.search(sentence)):
+        return False
+    rest = PHONE_RE.sub(" ", EMAIL_RE.sub(" ", sentence))
+    return len(rest.split()) <= 12
+
+
+def without_places(question: str, places: tuple[str, ...]) -> str:
+    """The question minus the municipalities it names: they choose the documents, and a
+    sentence answers by the question's other words, not by naming the place again."""
+    folded = fold(question)
+    keep = list(question)
+    for place in places:
+        for m in re.finditer(rf"(?<!\w){re.escape(fold(place))}s?(?!\w)", folded):
+            keep[m.start() : m.end()] = " " * (m.end() - m.start())
+    return "".join(keep)
 
 
 def counts(analysis: Analysis, sentence: str) -> bool:

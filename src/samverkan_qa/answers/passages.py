@@ -19,12 +19,14 @@ from samverkan_qa.answers.evidence import (
     PRECISE_KINDS,
     announces_list,
     has_evidence,
+    is_contact_line,
     is_heading,
     is_title,
     list_items,
     plain,
     section_label,
     without_identifier_words,
+    without_places,
 )
 from samverkan_qa.answers.facts import about
 from samverkan_qa.catalog import document_facts, document_kind, municipalities
@@ -106,7 +108,7 @@ def _candidates(
 ) -> list[_Candidate]:
     if not hits:
         return []
-    question = analysis.question
+    question = without_places(analysis.question, analysis.municipalities)
     if analysis.kind == "identifier":
         question = without_identifier_words(question)
     words = question_words(question, analyzer)
@@ -135,6 +137,8 @@ def _candidates(
             evidence = has_evidence(analysis, sentence)
             if needs_evidence and not evidence:
                 continue
+            if analysis.kind != "identifier" and is_contact_line(sentence):
+                continue  # contact details answer only questions asking for them
             # The heading above is the sentence's context ("Hemmiljö" / "Fokusområdet
             # handlar om …"), never its quote.
             score = _support(words, folded_words, f"{heading}\n{sentence}", analyzer)
@@ -145,7 +149,7 @@ def _candidates(
                 score = max(score, 0.9 * _support(words, folded_words, context, analyzer))
             if score <= config.min_support:
                 continue
-            if evidence and not needs_evidence and analysis.kind == "person":
+            if evidence and not needs_evidence and analysis.kind in ("person", "reason"):
                 score += config.evidence_bonus
             if analysis.document_kinds and document_kind(hit.document) in analysis.document_kinds:
                 score += config.kind_bonus
