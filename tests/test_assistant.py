@@ -389,3 +389,13 @@ def test_a_purpose_question_prefers_a_sentence_stating_a_purpose() -> None:
     assert why.kind == "reason"
     assert has_evidence(why, "Syftet är att minska brottsligheten.")
     assert not has_evidence(why, "Kommunen samverkar med polisen.")
+
+
+def test_pronoun_follow_up_after_a_contact_line_and_english_follow_up(
+    assistant: Assistant,
+) -> None:
+    history = ["Vilket telefonnummer har Eva Lind?"]
+    answer = assistant.ask("Vilken e-postadress har hon?", history=history)
+    assert "Eva Lind" in answer.searched and "eva.lind@kalix.example.se" in answer.text
+    answer = assistant.ask("What about Sandviken?", history=["Hur länge gäller avtalet i Kalix?"])
+    assert answer.followup and "31 maj 2024" in answer.text

@@ -126,6 +126,12 @@ class Assistant:
         if previous.abstained:
             return ""
         for quote in previous.quotes:
+            doc = self.documents.get(quote.doc_id)
+            people = document_facts(doc).get("people", []) if doc else []
+            for fact in people:  # a stated person first, then anything name-like
+                name = fact.value.get("name") if isinstance(fact.value, dict) else None
+                if name and name in quote.display:
+                    return str(name)
             m = PERSON_RE.search(quote.display)
             if m:
                 return m.group(0)

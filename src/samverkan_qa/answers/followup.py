@@ -53,7 +53,10 @@ _TOPIC_RE = re.compile(
 )
 
 # Words that open a follow-up and carry no content ("Och i Haninge?", "Men Huddinge?").
-_LEAD_RE = re.compile(r"^\s*(och|men|än|samt|också|även)\b[\s,]*", re.IGNORECASE)
+_LEAD_RE = re.compile(
+    r"^\s*(och|men|än|samt|också|även|hur är det med|and|what about|how about)\b[\s,]*",
+    re.IGNORECASE,
+)
 # Filler that leaves a follow-up without content of its own ("Hur är det med Haninge?").
 _FILLER = frozenset({
     "och", "men", "än", "samt", "också", "även", "i", "på", "för", "med", "om", "hur", "är",
