@@ -14,6 +14,8 @@ from samverkan_qa.answers.compose import (
     Quote,
     Source,
     citation_line,
+    quotable_citation,
+    sfs_number,
     sources_csv,
     sources_markdown,
 )
@@ -25,7 +27,7 @@ from samverkan_qa.answers.followup import (
     genitive,
     places_named,
 )
-from samverkan_qa.catalog import municipalities
+from samverkan_qa.catalog import document_title, municipalities, organisation
 from samverkan_qa.documents import Chunk, Document, PageSpan
 from samverkan_qa.metadata import extract_facts, facts_to_json
 from samverkan_qa.retrieval import Hit, SearchResult
@@ -212,6 +214,94 @@ def test_citation_line_uses_front_matter_issuer_without_municipality() -> None:
     doc.metadata["departement"] = "Justitiedepartementet"
     line = citation_line(make_hit(doc, 1, []))
     assert line == "”Lag om kommuners ansvar”, Justitiedepartementet. sfs.md."
+
+
+HOUSING_PAGE = (
+    "Tillsammans för trygghet\n\n"
+    "För att öka tryggheten i Huddinge har kommunen tagit fram ett samverkansavtal där Huge "
+    "Bostäder är en av aktörerna tillsammans med Huddinge kommun och polisen.\n\n"
+    "– Det känns bra att vi på Polisen är med, säger lokalpolisområdeschefen.\n\n"
+    "Har du frågor om avtalet mejla våra områdesutvecklare: trygghet@huge.se\n"
+)
+UNTITLED_RELEASE = (
+    " Huddinge kommun skrev idag under ett nytt samverkansavtal med Polisen och "
+    "Brandförsvaret. Avtalet innebär en prioritering av trafik och ungdomsbrottslighet.\n\n"
+    "– Vi vill leda de här frågorna, säger kommunalrådet.\n"
+)
+LAW = (
+    "Lag om kommuners ansvar för brottsförebyggande arbete\n\n### 4 §\n\n"
+    "Kommuner ska ta fram en lägesbild över brottsligheten i kommunen.\n"
+)
+
+
+def test_web_page_is_credited_to_the_party_it_speaks_as() -> None:
+    page = make_doc(
+        "huge", HOUSING_PAGE, "Tillsammans för trygghet", "corpus/huge.txt", doc_type="txt"
+    )
+    # "vi på Polisen" is said in a quotation: the page itself speaks as Huge.
+    assert organisation(page) == "Huge Bostäder"
+    line = citation_line(make_hit(page, 1, []))
+    assert line == "”Tillsammans för trygghet”, Huge Bostäder. huge.txt."
+
+
+def test_press_release_without_heading_gets_a_supplied_title() -> None:
+    first = UNTITLED_RELEASE.split(". ")[0].strip() + "."
+    release = make_doc(
+        "pm", UNTITLED_RELEASE, first, "corpus/pm-pressmeddelande.txt", doc_type="txt"
+    )
+    release.metadata["title_from"] = "first_line"
+    assert document_title(release) == "[Pressmeddelande från Huddinge kommun]"
+    assert citation_line(make_hit(release, 1, [])).startswith(
+        "[Pressmeddelande från Huddinge kommun], Huddinge kommun. "
+    )
+    # A real heading, or a title the file states, is kept.
+    release.metadata.pop("title_from")
+    assert document_title(release) == first
+
+
+def test_quotable_citation_has_quote_title_issuer_date_file_and_range(haninge: Document) -> None:
+    hit = make_hit(haninge, 1, [VALID_TO])
+    start, end = span_of(haninge, VALID_TO)
+    answer = build_answer(SearchResult("Hur länge gäller det?", [hit]))
+    assert quotable_citation(answer, answer.sources[0]) == (
+        f"«{VALID_TO}» ”Överenskommelse mellan kommunen och polisen för ett tryggare Haninge”, "
+        f"Haninge kommun, 2025-02-13. haninge-2025-overenskommelse-polisen-webbsida.txt, "
+        f"tecken {start}–{end}."
+    )
+
+
+def test_quotable_citation_of_a_law_has_sfs_number_and_section() -> None:
+    law = make_doc(
+        "sfs", LAW, "Lag om kommuners ansvar för brottsförebyggande arbete", "corpus/sfs.md",
+        doc_type="md",
+    )  # fmt: skip
+    law.metadata.update({"beteckning": "2023:196", "departement": "Justitiedepartementet"})
+    sentence = "Kommuner ska ta fram en lägesbild över brottsligheten i kommunen."
+    start, end = span_of(law, sentence)
+    hit = make_hit(law, 1, [sentence])
+    source = Source(1, hit, citation_line(hit), matching=True, cited=True)
+    quote = Quote(sentence, 1, "sfs", start, end, section="4 §")
+    answer = Answer("q", "q", f"4 §: {sentence} [1]", [quote], [source], abstained=False)
+    assert quotable_citation(answer, source) == (
+        f"«{sentence}» ”Lag om kommuners ansvar för brottsförebyggande arbete”, SFS 2023:196, "
+        f"Justitiedepartementet, 4 §. sfs.md, tecken {start}–{end}."
+    )
+    assert sfs_number(law) == "SFS 2023:196"
+    law.metadata["beteckning"] = "<script>"  # not an SFS number: left out
+    assert sfs_number(law) == ""
+
+
+def test_quotable_citation_gives_the_page_of_a_pdf_quote() -> None:
+    text = "Kommunstyrelsen i Huddinge beslutar.\nBeslutet gäller för åren 2021–2022."
+    doc = make_doc(
+        "beslut", text, "Beslut", "corpus/beslut.pdf", doc_type="pdf",
+        pages=[PageSpan(1, 0, 37), PageSpan(2, 37, len(text))],
+    )  # fmt: skip
+    hit = make_hit(doc, 1, ["Beslutet gäller för åren 2021–2022."], window=(37, len(text)), page=2)
+    answer = build_answer(SearchResult("q", [hit]))
+    assert quotable_citation(answer, answer.sources[0]).endswith(
+        f"beslut.pdf, s. 2, tecken 37–{len(text)}."
+    )
 
 
 def test_sources_csv_has_a_row_per_source_and_safe_cells(haninge: Document) -> None:

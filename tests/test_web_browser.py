@@ -165,6 +165,13 @@ def test_answer_with_citations_viewer_and_downloads(page: Any) -> None:
     n = supporting[0]
     citation = turn.locator(f"#sv-src-1-{n} .sv-cite-line").inner_text()
     assert "haninge-2025-overenskommelse-polisen-webbsida.txt" in citation
+    # The full reference: quoted sentence, title, publisher, date, file and character range.
+    assert re.fullmatch(
+        r"«[^»]*31 december 2027[^»]*» ”Överenskommelse mellan kommunen och polisen för ett "
+        r"tryggare Haninge”, Haninge kommun, 2025-02-13\. "
+        r"haninge-2025-overenskommelse-polisen-webbsida\.txt, tecken \d+–\d+(, \d+–\d+)*\.",
+        flat(citation),
+    ), citation
     wait_settled(page)
     shot(page, "01-answer")
 

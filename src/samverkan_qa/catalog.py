@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -70,10 +71,15 @@ def municipalities(doc: Document) -> list[str]:
 _DATE_ROLE_ORDER = ("published", "signed", "decision", "document", "in_force")
 
 
+# A law is cited by the date it was issued (utfärdad), not when a copy was published online.
+_LAW_DATE_ROLE_ORDER = ("document", "signed", "decision", "in_force", "published")
+
+
 def document_date(doc: Document) -> str:
     """The document's own date (published, signed, decided, ...) as YYYY-MM-DD, or ""."""
     dates = [v for v in fact_values(doc, "dates") if isinstance(v, Mapping) and v.get("date")]
-    for role in _DATE_ROLE_ORDER:
+    order = _LAW_DATE_ROLE_ORDER if document_kind(doc) == "lag" else _DATE_ROLE_ORDER
+    for role in order:
         for value in dates:
             if value.get("role") == role:
                 return str(value["date"])
@@ -91,12 +97,16 @@ _ISSUER_KEYS = ("organisation", "utgivare", "myndighet", "departement", "kommun"
 
 
 def organisation(doc: Document) -> str:
-    """Who the document is from: a stated issuer, else its municipality's kommun party, else
+    """Who the document is from: a stated issuer, else the party the text speaks as ("vi på
+    Huge", "mejla våra handläggare: x@huge.se"), else its municipality's kommun party, else
     the municipality it is about, else ""."""
     for key in _ISSUER_KEYS:
         value = doc.metadata.get(key)
         if isinstance(value, str) and value.strip():
             return " ".join(value.split())
+    own = own_voice_party(doc)
+    if own:
+        return own
     places = municipalities(doc)
     for party in fact_values(doc, "parties"):
         if isinstance(party, Mapping) and party.get("kind") == "kommun":
@@ -104,6 +114,54 @@ def organisation(doc: Document) -> str:
             if any(name.startswith(p) for p in places):
                 return name
     return " och ".join(places[:2])
+
+
+# The document speaking as itself: "vi på X" or its own contact address ("våra ...: a@x.se").
+_OWN_VOICE = re.compile(
+    r"\b[Vv]i på (?P<name>[A-ZÅÄÖ][\w-]+)"
+    r"|\b[Vv]år[at]?\b[^.\n]{0,80}?[\w.+-]+@(?P<domain>[\w-]+)\.se\b"
+)
+# A quoted speaker's line ("– Vi på polisen ...") speaks for the speaker, not the publisher.
+_QUOTED_LINE = re.compile(r"^\s*[–—\"”-]")
+
+
+def own_voice_party(doc: Document) -> str:
+    """The party (from the document's facts) the text speaks as outside quotations, or ""."""
+    parties = [
+        str(p.get("name", ""))
+        for p in fact_values(doc, "parties")
+        if isinstance(p, Mapping) and p.get("name")
+    ]
+    for line in doc.text.splitlines():
+        if _QUOTED_LINE.match(line):
+            continue
+        for m in _OWN_VOICE.finditer(line):
+            word = (m.group("name") or m.group("domain")).casefold()
+            for name in parties:
+                if name.split()[0].casefold() == word:
+                    return name
+    return ""
+
+
+def document_title(doc: Document) -> str:
+    """The title to cite. A document without a heading got its first sentence as title at
+    load time; for a known kind from a known issuer a supplied title in square brackets (as
+    in references to untitled works), "[Pressmeddelande från Huddinge kommun]", says more."""
+    title = " ".join(doc.title.split())
+    if doc.metadata.get("title_from") != "first_line" or not _is_first_sentence(doc, title):
+        return title
+    kind, issuer = document_kind(doc), organisation(doc)
+    if kind == doc.doc_type or not issuer:
+        return title
+    return f"[{kind[:1].upper()}{kind[1:]} från {issuer}]"
+
+
+def _is_first_sentence(doc: Document, title: str) -> bool:
+    """Whether `title` is the opening of a first line that goes on: running text, since a
+    heading is a line of its own."""
+    first = " ".join(next((ln for ln in doc.text.splitlines() if ln.strip()), "").split())
+    head = title.removesuffix(" …")
+    return first.startswith(head) and len(first) > len(head)
 
 
 def document_matches(doc: Document, filters: list[FieldFilter]) -> bool:

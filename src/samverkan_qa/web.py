@@ -34,12 +34,19 @@ from samverkan_qa.answers.compose import (
     ABSTAIN_TEXT,
     Answer,
     Source,
+    quotable_citation,
     source_name,
     sources_csv,
     sources_markdown,
 )
 from samverkan_qa.answers.followup import SEARCHED_LABEL
-from samverkan_qa.catalog import document_date, document_facts, document_kind, municipalities
+from samverkan_qa.catalog import (
+    document_date,
+    document_facts,
+    document_kind,
+    document_title,
+    municipalities,
+)
 from samverkan_qa.documents import Document
 from samverkan_qa.embedding import Embedder, load_embedder
 from samverkan_qa.errors import InvalidInputError, ServerError
@@ -169,7 +176,7 @@ def filter_choices(documents: Iterable[Document]) -> FilterChoices:
 
 
 def document_label(doc: Document) -> str:
-    title = _short(" ".join(doc.title.split()), 60)
+    title = _short(document_title(doc), 60)
     return f"{title} ({source_name(doc)})"
 
 
@@ -319,20 +326,22 @@ def source_html(answer: Answer, source: Source, turn: int) -> str:
         f'data-end="{hit.chunk.end}" data-spans="{esc(spans)}" data-turn="{turn}" '
         f'data-source="{n}">Visa i dokumentet</button>'
     )
+    # The full reference (quote, §, page, character range), shown as it is copied.
+    citation = quotable_citation(answer, source)
     copy_button = (
         f'<button type="button" class="sv-btn sv-copy" data-action="copy" '
-        f'data-text="{esc(source.citation)}">Kopiera</button>'
+        f'data-text="{esc(citation)}" aria-label="Kopiera källhänvisning {n}">Kopiera</button>'
     )
     # Open what supports the answer; when abstaining, only the nearest passage.
     opened = " open" if source.cited or (not source.matching and n == 1) else ""
     return (
         f'<li class="sv-source" id="sv-src-{turn}-{n}" data-number="{n}">'
         f'<div class="sv-source-head"><span class="sv-num">[{n}]</span> '
-        f'<span class="sv-title">{esc(" ".join(doc.title.split()))}</span> {status}</div>'
+        f'<span class="sv-title">{esc(document_title(doc))}</span> {status}</div>'
         f'<div class="sv-meta">{source_meta(source)}</div>'
         f"<details{opened}><summary>Stycke</summary>"
         f'<blockquote class="sv-excerpt">{passage_html(source, marked)}</blockquote></details>'
-        f'<div class="sv-cite"><code class="sv-cite-line">{esc(source.citation)}</code>'
+        f'<div class="sv-cite"><code class="sv-cite-line">{esc(citation)}</code>'
         f"{copy_button}{open_button}</div></li>"
     )
 
@@ -430,7 +439,7 @@ def viewer_html(doc: Document, start: int, end: int, spans: Sequence[tuple[int, 
     return (
         f'<div class="sv-viewer" data-doc="{esc(doc.doc_id)}">'
         f'<div class="sv-viewer-head"><div class="sv-viewer-title">'
-        f"{esc(' '.join(doc.title.split()))}</div>"
+        f"{esc(document_title(doc))}</div>"
         f'<div class="sv-meta">{" · ".join(esc(m) for m in meta if m)}</div></div>'
         f'<div class="sv-doc">{highlight(doc.text, marks)}</div></div>'
     )
