@@ -85,7 +85,6 @@ FIELD_KINDS: dict[str, frozenset[str]] = {
 _SECTION_RE = re.compile(r"(?<!\d)(\d{1,3}(?:\s?[a-z])?)\s?§")
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 _WORD_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
-_PRONOUN_RE = re.compile(r"\b(han|hon|hen|honom|henne|hans|hennes|he|she|him|her)\b", re.I)
 
 
 def fold(text: str) -> str:
@@ -149,7 +148,6 @@ class Analysis:
     party_kinds: tuple[str, ...] = ()
     subject: str = ""
     english: bool = False
-    refers_to_person: bool = False
     document_kinds: tuple[str, ...] = ()  # kinds of document named ("lagen" -> "lag")
     sections: tuple[str, ...] = ()  # law paragraphs named ("5 §")
     also: tuple[str, ...] = ()  # further fields a second clause asks for ("… och hur länge?")
@@ -199,7 +197,6 @@ def analyse(question: str, places: tuple[str, ...] = ()) -> Analysis:
         party_kinds=tuple(k for k, cues in lex["party_kinds"].items() if _has_cue(folded, cues)),
         subject=subject,
         english=is_english(words),
-        refers_to_person=bool(_PRONOUN_RE.search(question)),
         also=also[:1] if field_name else (),
         roles=tuple(r for r, cues in lex["roles"].items() if _has_cue(folded, cues)),
         sections=tuple(" ".join(m.split()) + " §" for m in _SECTION_RE.findall(question)),

@@ -109,11 +109,10 @@ class Assistant:
         for earlier in history:
             conversation.add(conversation.rewrite(earlier))
         rewrite = conversation.rewrite(question)
-        if (
-            history
-            and _PERSON_PRONOUN_RE.search(rewrite.searched + " ")
-            or (history and _POSSESSIVE_PERSON_RE.search(rewrite.searched))
-        ):
+        refers = _PERSON_PRONOUN_RE.search(rewrite.searched) or _POSSESSIVE_PERSON_RE.search(
+            rewrite.searched
+        )
+        if history and refers:
             person = self._previous_person(history, filters, k)
             if person:
                 searched = _PERSON_PRONOUN_RE.sub(person, rewrite.searched, count=1)
