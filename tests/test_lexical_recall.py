@@ -131,3 +131,29 @@ def test_old_lexical_format_is_refused_with_a_clear_message(tmp_path, index) -> 
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(IndexMismatchError, match="rebuild"):
         LexicalIndex.load(tmp_path)
+
+
+def test_index_with_an_old_keyword_format_is_rebuilt_without_re_embedding(tmp_path) -> None:
+    from conftest import FakeEmbedder
+
+    from samverkan_qa.index import build_index, load_index
+    from samverkan_qa.settings import Settings
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(DOCS[0], encoding="utf-8")
+    settings = Settings(corpus=(corpus,), index_dir=tmp_path / "ix")
+    embedder = FakeEmbedder()
+    build_index(settings, embedder)
+    manifest_path = settings.index_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["lexical"]["format_version"] = 1  # as an older program wrote it
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    report = build_index(settings, embedder)
+    assert report.embedded_chunks == 0  # vectors reused
+    again = load_index(settings.index_dir)
+    assert (
+        again.manifest["lexical"]["format_version"]
+        == LexicalIndex.load(settings.index_dir / "lexical").settings()["format_version"]
+    )
+    assert again.lexical.search("fokusomraden", 1)
