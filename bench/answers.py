@@ -22,7 +22,12 @@ from pathlib import Path
 
 from samverkan_qa.answers.assistant import Assistant
 from samverkan_qa.embedding import load_embedder
-from samverkan_qa.evaluate import AnswerQuestion, read_answer_questions, score_answers
+from samverkan_qa.evaluate import (
+    AnswerQuestion,
+    answer_all,
+    read_answer_questions,
+    score_answers,
+)
 from samverkan_qa.index import build_index, load_index
 from samverkan_qa.retrieval import RetrievalConfig, Retriever
 from samverkan_qa.settings import Settings
@@ -72,11 +77,7 @@ def evaluate(name: str, settings: Settings, questions: list[AnswerQuestion]) -> 
     for label, mode in MODES:
         config = RetrievalConfig() if mode is None else RetrievalConfig(mode=mode)
         assistant = Assistant(Retriever(index, embedder, config))
-        answers = []
-        for q in questions:
-            answer = assistant.ask(q.question, list(q.history))
-            answers.append((answer.text, answer.abstained))
-        rows.append(_row(name, label, score_answers(questions, answers)))
+        rows.append(_row(name, label, answer_all(assistant, questions)))
     retriever = Retriever(index, embedder)
     baseline = [top_sentence(retriever, q.question) for q in questions]
     rows.append(_row(name, "baseline: top search sentence", score_answers(questions, baseline)))

@@ -187,36 +187,32 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         _emit(report.to_dict())
         return 0
-    print(f"{args.file}: {report.questions} questions ({report.unanswerable} unanswerable)")
-    print(f"hit@1   {report.hit_at_1:.3f}\nhit@5   {report.hit_at_5:.3f}")
-    print(f"MRR@10  {report.mrr_at_10:.3f}")
-    if report.abstained_unanswerable is not None:
-        print(f"abstained, unanswerable  {report.abstained_unanswerable:.3f}")
-    print(f"abstained, answerable    {report.abstained_answerable:.3f}")
+    _print_report(args.file, report, [("hit@1", report.hit_at_1), ("hit@5", report.hit_at_5),
+                                       ("MRR@10", report.mrr_at_10)])  # fmt: skip
     return 0
 
 
 def _eval_answers(args: argparse.Namespace) -> int:
-    from samverkan_qa.evaluate import read_answer_questions, score_answers
+    from samverkan_qa.evaluate import answer_all, read_answer_questions
 
-    questions = read_answer_questions(Path(args.file))
-    assistant = _assistant(args)
-    answers = []
-    for q in questions:
-        answer = assistant.ask(q.question, list(q.history))
-        answers.append((answer.text, answer.abstained))
-    report = score_answers(questions, answers)
+    report = answer_all(_assistant(args), read_answer_questions(Path(args.file)))
     if args.json:
         _emit(report.to_dict())
         return 0
-    print(f"{args.file}: {report.questions} questions ({report.unanswerable} unanswerable)")
-    print(f"answer-correct           {report.answer_correct:.3f}")
-    print(f"group recall             {report.group_recall:.3f}")
-    if report.abstained_unanswerable is not None:
-        print(f"abstained, unanswerable  {report.abstained_unanswerable:.3f}")
-    print(f"abstained, answerable    {report.abstained_answerable:.3f}")
-    print(f"median answer chars      {report.median_chars:.0f}")
+    rows = [("answer-correct", report.answer_correct), ("group recall", report.group_recall)]
+    _print_report(args.file, report, rows)
+    print(f"{'median answer chars':<25}{report.median_chars:.0f}")
     return 0
+
+
+def _print_report(file: str, report: Any, rows: list[tuple[str, float]]) -> None:
+    """A report's own figures, then abstention, one per line."""
+    print(f"{file}: {report.questions} questions ({report.unanswerable} unanswerable)")
+    for label, value in rows:
+        print(f"{label:<25}{value:.3f}")
+    if report.abstained_unanswerable is not None:
+        print(f"{'abstained, unanswerable':<25}{report.abstained_unanswerable:.3f}")
+    print(f"{'abstained, answerable':<25}{report.abstained_answerable:.3f}")
 
 
 # --- ask ---------------------------------------------------------------------------------

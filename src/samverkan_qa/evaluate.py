@@ -217,6 +217,19 @@ class AnswerReport:
         return asdict(self)
 
 
+class _Asker(Protocol):
+    def ask(self, question: str, history: list[str]) -> Any: ...
+
+
+def answer_all(assistant: _Asker, questions: list[AnswerQuestion]) -> AnswerReport:
+    """Ask every question (with its history) and score the answers."""
+    answers = []
+    for q in questions:
+        answer = assistant.ask(q.question, list(q.history))
+        answers.append((answer.text, answer.abstained))
+    return score_answers(questions, answers)
+
+
 def score_answers(questions: list[AnswerQuestion], answers: list[tuple[str, bool]]) -> AnswerReport:
     """`answers[i]` is (answer text, abstained) for `questions[i]`."""
     correct = groups = total_groups = wrong_abstain = right_abstain = 0
