@@ -399,3 +399,11 @@ def test_pronoun_follow_up_after_a_contact_line_and_english_follow_up(
     assert "Eva Lind" in answer.searched and "eva.lind@kalix.example.se" in answer.text
     answer = assistant.ask("What about Sandviken?", history=["Hur länge gäller avtalet i Kalix?"])
     assert answer.followup and "31 maj 2024" in answer.text
+
+
+def test_a_list_from_facts_is_led_by_its_intro_sentence(assistant: Assistant) -> None:
+    answer = assistant.ask("Vilka fokusområden har Kalix?")
+    assert answer.text.startswith("Överenskommelsen anger tre fokusområden: Ungdomar i riskzon")
+    doc = assistant.documents["kalix-samverkansoverenskommelse"]
+    first = answer.citations[0]
+    assert doc.text[first["start"] : first["end"]] == "Överenskommelsen anger tre fokusområden:"

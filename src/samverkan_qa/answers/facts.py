@@ -212,7 +212,27 @@ def _list_part(doc: Document, name: str, facts: list[Fact]) -> Part:
     start, end = sentence_around(doc.text, first, first + 1)
     if end >= last and end - start <= MAX_SENTENCE and name != "parties":
         return Part(doc, "", [doc.text[start:end]], [Cited(doc.doc_id, start, end)])
-    return _values_part(doc, name, facts)
+    part = _values_part(doc, name, facts)
+    intro = _list_intro(doc.text, first)
+    if intro is not None:  # "Överenskommelsen anger fyra fokusområden …:" leads the list
+        part.lead = " ".join(doc.text[intro[0] : intro[1]].split()).rstrip(":").rstrip()
+        part.cites.insert(0, Cited(doc.doc_id, *intro))
+    return part
+
+
+_MARKER_RE = re.compile(r"[\s•\-–*·▪●◦]*(?:\d{1,2}[.)])?[\s]*$")
+
+
+def _list_intro(text: str, first: int) -> tuple[int, int] | None:
+    """The sentence ending in ":" right before the first list item, if short."""
+    before = _MARKER_RE.sub("", text[max(0, first - MAX_SENTENCE) : first])
+    if not before.endswith(":"):
+        return None
+    colon = max(0, first - MAX_SENTENCE) + len(before) - 1
+    start, end = sentence_around(text, colon, colon + 1)
+    if end - start > MAX_SENTENCE or end > first:
+        return None
+    return start, end
 
 
 def _values_part(doc: Document, name: str, facts: list[Fact]) -> Part:
