@@ -407,3 +407,14 @@ def test_a_list_from_facts_is_led_by_its_intro_sentence(assistant: Assistant) ->
     doc = assistant.documents["kalix-samverkansoverenskommelse"]
     first = answer.citations[0]
     assert doc.text[first["start"] : first["end"]] == "Överenskommelsen anger tre fokusområden:"
+
+
+def test_frame_words_do_not_score_sentences() -> None:
+    from samverkan_qa.answers.analysis import without_frame_words
+
+    assert without_frame_words("Vad handlar fokusområdet trygghet om?").split() == [
+        "Vad", "fokusområdet", "trygghet", "om?"
+    ]  # fmt: skip
+    assert without_frame_words("Vad innebär kamerabevakning?").split() == [
+        "Vad", "kamerabevakning?"
+    ]  # fmt: skip

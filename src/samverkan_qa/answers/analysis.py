@@ -87,6 +87,14 @@ _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 _WORD_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
 
 
+def without_frame_words(question: str) -> str:
+    """The question minus the words that only frame it ("Vad handlar X om?", "Vad innebär
+    X?", "Vad säger lagen om Y?"): a sentence answers by X and Y, not by repeating them."""
+    cues = lexicon()["frame_words"]
+    words = re.split(r"(\W+)", question)
+    return "".join(" " if fold(w) in cues else w for w in words)
+
+
 def fold(text: str) -> str:
     """Lower-case without diacritics: "Södertälje" -> "sodertalje". Same length as `text`
     for Swedish letters, so offsets found in the folded text hold in the original."""
@@ -115,6 +123,7 @@ def lexicon() -> dict[str, Any]:
         "distinctive_nouns": folded(raw.get("distinctive_nouns", [])),
         "document_kinds": {k: folded(v) for k, v in raw.get("document_kinds", {}).items()},
         "roles": {fold(k): folded(v) for k, v in raw.get("roles", {}).items()},
+        "frame_words": folded(raw.get("frame_words", [])),
     }
 
 

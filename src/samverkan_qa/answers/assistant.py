@@ -157,7 +157,8 @@ class Assistant:
         config = self.config.quotes
         if result.abstained:
             config = replace(config, min_support=config.identifier_support)
-        quotes = passage_quotes(analysis, result.hits, analyzer, numbers, config)
+        idf = self.retriever.index.lexical.idf()
+        quotes = passage_quotes(analysis, result.hits, analyzer, numbers, config, idf)
         if not quotes:
             return self._abstain(rewrite, analysis, result.hits)
         cited = {q.source for q in quotes}

@@ -398,7 +398,12 @@ def _fact_text(doc: Document, fact: Fact) -> str:
 # People
 # ---------------------------------------------------------------------------------------------
 
-_SKIP = frozenset({"vem", "vems", "who", "var", "ar", "is", "was", "enligt", "nar", "den", "det"})
+_SKIP = frozenset(
+    {
+        "vem", "vems", "who", "var", "ar", "is", "was", "enligt", "nar", "den", "det", "och",
+        "for", "som", "med", "har", "hade", "pa", "the", "and", "of", "in", "at",
+    }
+)  # fmt: skip
 
 
 def _person(
@@ -406,7 +411,8 @@ def _person(
 ) -> FactAnswer | None:
     """The person whose stated role best matches the question's words ("Vem är brandchef
     i Södertälje?"), quoted with the sentence that names them."""
-    words = {w[:6] for w in analysis.words if len(w) > 1 and w not in _SKIP}
+    words = {_base(w)[:6] for w in analysis.words if len(w) > 1 and w not in _SKIP}
+    words = {w for w in words if len(w) > 2 or w in ("vd", "tf")}  # short titles count
     places = {fold(m)[:6] for m in analysis.municipalities}
     role_words = (words - places) | {r[:6] for r in analysis.roles}
     if not role_words:
@@ -420,7 +426,7 @@ def _person(
         for fact in field_facts(doc, "people"):
             value: Any = fact.value
             role_text = fold(str(value.get("role") or ""))
-            role = {w[:6] for w in re.findall(r"[^\W_]+", role_text)}
+            role = {_base(w)[:6] for w in re.findall(r"[^\W_]+", role_text)}
             matched = len(role & role_words) + sum(
                 any(cue in role_text for cue in kind_cues[k]) for k in analysis.party_kinds
             )

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from samverkan_qa.answers.analysis import Analysis, fold
+from samverkan_qa.answers.analysis import Analysis, fold, without_frame_words
 from samverkan_qa.answers.compose import Quote
 from samverkan_qa.answers.evidence import (
     EVIDENCE_KINDS,
@@ -78,11 +78,12 @@ def passage_quotes(
     analyzer: Any,
     numbers: Mapping[str, int],
     config: QuoteConfig | None = None,
+    idf: Mapping[str, float] | None = None,
 ) -> list[Quote]:
     """The quotes that answer `analysis` from `hits` (empty: no support). `numbers` maps a
-    chunk id to its source number."""
+    chunk id to its source number; `idf` (stem -> weight) weights the question's words."""
     config = config or QuoteConfig()
-    found = _candidates(analysis, hits, analyzer, config)
+    found = _candidates(analysis, hits, analyzer, config, idf or {})
     if not found:
         return []
     found.sort(key=lambda c: (-c.score, c.hit_index, c.start))
@@ -104,11 +105,15 @@ def passage_quotes(
 
 
 def _candidates(
-    analysis: Analysis, hits: Sequence[Hit], analyzer: Any, config: QuoteConfig
+    analysis: Analysis,
+    hits: Sequence[Hit],
+    analyzer: Any,
+    config: QuoteConfig,
+    idf: Mapping[str, float],
 ) -> list[_Candidate]:
     if not hits:
         return []
-    question = without_places(analysis.question, analysis.municipalities)
+    question = without_frame_words(without_places(analysis.question, analysis.municipalities))
     if analysis.kind == "identifier":
         question = without_identifier_words(question)
     words = question_words(question, analyzer)
@@ -141,12 +146,12 @@ def _candidates(
                 continue  # contact details answer only questions asking for them
             # The heading above is the sentence's context ("Hemmiljö" / "Fokusområdet
             # handlar om …"), never its quote.
-            score = _support(words, folded_words, f"{heading}\n{sentence}", analyzer)
+            score = _support(words, folded_words, f"{heading}\n{sentence}", analyzer, idf)
             heading = ""  # only the first sentence under a heading reads it
             if analysis.kind == "identifier":
                 # Contact blocks put the name on the line above the number or address.
                 context = text[_previous_line_start(text, start) : end]
-                score = max(score, 0.9 * _support(words, folded_words, context, analyzer))
+                score = max(score, 0.9 * _support(words, folded_words, context, analyzer, idf))
             if score <= config.min_support:
                 continue
             if evidence and not needs_evidence and analysis.kind in ("person", "reason"):
@@ -168,10 +173,13 @@ def _candidates(
     return out
 
 
-def _support(words: Any, folded_words: Any, sentence: str, analyzer: Any) -> float:
-    """Share of the question's content words in the sentence, with or without å/ä/ö."""
-    plain_cov = coverage(words, set(analyzer.analyze(sentence)))
-    folded_cov = coverage(folded_words, set(analyzer.analyze(fold(sentence))))
+def _support(
+    words: Any, folded_words: Any, sentence: str, analyzer: Any, idf: Mapping[str, float]
+) -> float:
+    """idf-weighted share of the question's content words in the sentence, with or without
+    å/ä/ö: the rare word that names the thing asked about counts most."""
+    plain_cov = coverage(words, set(analyzer.analyze(sentence)), idf)
+    folded_cov = coverage(folded_words, set(analyzer.analyze(fold(sentence))), idf)
     return max(plain_cov, folded_cov)
 
 
