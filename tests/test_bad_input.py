@@ -674,3 +674,93 @@ def test_a_rebuild_repairs_a_damaged_index(
     (corpus / "alvby.txt").write_text(HADDOCK_TXT, encoding="utf-8")
     assert run(capsys, "index", str(corpus), "--index", str(folder), "-q")[0] == 0
     assert load_index(folder).faiss.ntotal == len(load_index(folder).chunks)
+
+
+# --- the same refusals over HTTP, through gradio_client ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def api_url(built: Path) -> Any:
+    """The real app (fake embedder) on a free port, in this process, for gradio_client."""
+    import socket
+
+    import samverkan_qa.web as web
+
+    saved = web.load_embedder
+    web.load_embedder = lambda settings: FakeEmbedder()  # type: ignore[assignment]
+    try:
+        engine = web.Engine.open(Settings(index_dir=built))
+    finally:
+        web.load_embedder = saved
+    demo = web.build_app(engine, web.Downloads())
+    demo.queue()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    saved_env = {name: os.environ.get(name) for name in ("NO_PROXY", "no_proxy")}
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"  # never a proxy
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, ssr_mode=False)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+    for name, value in saved_env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+HTTP_CASES = [
+    ((None, 5), "the question must be text, got NoneType"),
+    (({"q": 1}, 5), "got dict"),
+    (("a" * 1_000_000, 5), "max_question_chars"),
+    (("Vad gäller?", "abc"), "k must be a whole number from 1 to 100, got 'abc'"),
+    (("Vad gäller?", 0), "got 0"),
+    (("Vad gäller?", 500), "got 500"),
+    (("Vad gäller?", 5, 7), "kommun must be text, got int"),
+    (("Vad gäller?", 5, "", "0000"), "år=0000"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), HTTP_CASES, ids=[m for _, m in HTTP_CASES])
+def test_http_api_refuses_in_one_line(
+    api_url: str, args: tuple[Any, ...], message: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(api_url, verbose=False)
+    padded = (*args, *([""] * (6 - len(args))))
+    with pytest.raises(AppError) as raised:
+        client.predict(*padded, api_name="/search")
+    assert message in str(raised.value) and "\n" not in str(raised.value)
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err
+
+
+def test_http_api_answers_a_good_request(api_url: str) -> None:
+    from gradio_client import Client
+
+    result = Client(api_url, verbose=False).predict(
+        "Vad gäller i Älvby?", 2, "", "", "", "", api_name="/search"
+    )
+    assert result["question"] == "Vad gäller i Älvby?" and len(result["hits"]) <= 2
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Älvby kommun och polisen ",  # one paragraph, thousands of party mentions
+        "Part\tPolisen\tKommun\n",  # a table of thousands of rows naming parties
+        "Datum: ",  # thousands of colons in one sentence
+    ],
+)
+def test_fact_extraction_is_linear_on_pathological_text(line: str) -> None:
+    """These took 20-300 s at this size before (quadratic); linear, they take well under 1 s."""
+    import time
+
+    from samverkan_qa.metadata import extract_facts
+
+    text = (line * (80_000 // len(line) + 1))[:80_000]
+    started = time.perf_counter()
+    extract_facts(text, title="x", filename="x.txt", front_matter={})
+    assert time.perf_counter() - started < 8

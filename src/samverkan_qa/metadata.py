@@ -794,29 +794,74 @@ _BULLET_LINE = re.compile(rf"{_SP}*[-•*▪·]{_SP}+")
 _PARTY_HEADER = re.compile(r"(?i)\b(?:avtals)?part(?:er|erna|na)?\b|\bundertecknare\b")
 
 
-def _table_header(text: str, line_start: int) -> str | None:
+def _table_header(
+    text: str, line_start: int, tops: dict[int, str | None] | None = None
+) -> str | None:
     """The first row of the table (cells split by tabs or " | ") holding the line at
-    `line_start`; None when that line is not a table row."""
-    header = None
+    `line_start`; None when that line is not a table row. `tops` carries what earlier calls
+    learnt about the lines above, so a table of n rows costs O(n), not O(n²)."""
+    tops = {} if tops is None else tops
     while True:
-        nl = text.find("\n", line_start)
-        line = text[line_start : len(text) if nl < 0 else nl]
-        if not _CELL_SEP.search(line.strip(" |")) and not (header and _RULE_ROW.match(line)):
-            return header
-        if not _RULE_ROW.match(line):
-            header = line
+        line = _line_at(text, line_start)
+        if not _CELL_SEP.search(line.strip(" |")):
+            return None
+        own = None if _RULE_ROW.match(line) else line
         if line_start == 0:
-            return header
+            return own
+        above = text.rfind("\n", 0, line_start - 1) + 1
+        if own is not None:
+            top = _block_top(text, above, tops)
+            return own if top is None else top
+        line_start = above  # a rule row before any header: keep walking up
+
+
+def _line_at(text: str, line_start: int) -> str:
+    nl = text.find("\n", line_start)
+    return text[line_start : len(text) if nl < 0 else nl]
+
+
+def _block_top(text: str, line_start: int, tops: dict[int, str | None]) -> str | None:
+    """The topmost non-rule row of the run of table and rule rows that goes up from
+    `line_start`; None when there is none. Remembered per line in `tops`."""
+    path: list[tuple[int, str | None]] = []
+    top: str | None = None
+    while line_start not in tops:
+        line = _line_at(text, line_start)
+        if not _CELL_SEP.search(line.strip(" |")) and not _RULE_ROW.match(line):
+            tops[line_start] = None  # the run ends above this line
+            break
+        path.append((line_start, None if _RULE_ROW.match(line) else line))
+        if line_start == 0:
+            break
         line_start = text.rfind("\n", 0, line_start - 1) + 1
+    else:
+        top = tops[line_start]
+    for start, own in reversed(path):  # from the top of the run down to where we began
+        top = top if top is not None else own
+        tops[start] = top
+    return top
 
 
-def _in_party_context(text: str, sentences: _Sentences, pos: int) -> bool:
+def _in_party_context(
+    text: str, sentences: _Sentences, pos: int, seen: dict[tuple[Any, ...], Any] | None = None
+) -> bool:
     """Is a mention at `pos` named as a party: in a sentence about an agreement or its signing,
-    or an item of a bullet list whose heading is such a sentence?"""
-    if _PARTY_CUE.search(text, sentences.start(pos), sentences.end(pos)):
+    or an item of a bullet list whose heading is such a sentence?
+
+    `seen` remembers each sentence's and line's answer: a 200,000-character paragraph with
+    thousands of mentions would otherwise be searched once per mention (quadratic time)."""
+    seen = {} if seen is None else seen
+    span = (sentences.start(pos), sentences.end(pos))
+    key = ("cue", *span)
+    if key not in seen:
+        seen[key] = bool(_PARTY_CUE.search(text, *span))
+    if seen[key]:
         return True
     line_start = text.rfind("\n", 0, pos) + 1
-    header = _table_header(text, line_start)
+    if ("header", line_start) not in seen:  # one search of a long line, not one per mention
+        tops = seen.setdefault(("tops",), {})
+        seen[("header", line_start)] = _table_header(text, line_start, tops)
+    header = seen[("header", line_start)]
     if header is not None and _PARTY_HEADER.search(header):
         return True
     if not _BULLET_LINE.match(text, line_start):
@@ -835,6 +880,7 @@ def _in_party_context(text: str, sentences: _Sentences, pos: int) -> bool:
 def _extract_parties(text: str, sentences: _Sentences) -> list[Fact]:
     found: dict[tuple[str, str], Fact] = {}
     named_rescue: list[str] = []  # named fire and rescue services mentioned anywhere
+    seen: dict[tuple[Any, ...], Any] = {}
     for pattern_kind, pattern in _PARTY_PATTERNS:
         for m in pattern.finditer(text):
             kind = pattern_kind
@@ -850,7 +896,7 @@ def _extract_parties(text: str, sentences: _Sentences) -> list[Fact]:
             is_named_rescue = kind == "räddningstjänst" and not key.startswith("generic:")
             if is_named_rescue and name not in named_rescue:
                 named_rescue.append(name)
-            if not _in_party_context(text, sentences, m.start()):
+            if not _in_party_context(text, sentences, m.start(), seen):
                 continue
             fact = _fact("parties", {"kind": kind, "name": name}, text, m.start(), m.end())
             if (kind, key) not in found or m.start() < (found[(kind, key)].start or 0):
@@ -1135,8 +1181,11 @@ def _extract_priorities(text: str, sentences: _Sentences) -> list[Fact]:
     spans: list[tuple[int, int]] = []
     # 1. "... följande tre områden vara prioriterade:" + bullets, or an inline list.
     for m in re.finditer(r":(?=\s|$)", text):
-        intro = text[sentences.start(m.start()) : m.start()]
-        if not _PRIORITY_CUE.search(intro) or len(intro) > 400:
+        intro_start = sentences.start(m.start())
+        if m.start() - intro_start > 400:  # measured before slicing: linear in long sentences
+            continue
+        intro = text[intro_start : m.start()]
+        if not _PRIORITY_CUE.search(intro):
             continue
         count = _count(intro)
         line_end = text.find("\n", m.end())
