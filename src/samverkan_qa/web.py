@@ -426,11 +426,8 @@ VIEWER_EMPTY = (
 )
 
 
-def viewer_html(
-    doc: Document, start: int, end: int, spans: Sequence[tuple[int, int]], back: str = ""
-) -> str:
-    """The whole document, the passage [start, end) and answer sentences highlighted; `back`
-    is the id of the source it was opened from (on a phone the viewer is far below it)."""
+def viewer_html(doc: Document, start: int, end: int, spans: Sequence[tuple[int, int]]) -> str:
+    """The whole document, the passage [start, end) and answer sentences highlighted."""
     n = len(doc.text)
     start, end = max(0, min(start, n)), max(0, min(end, n))
     marks = [(start, end, "sv-passage")] if start < end else []
@@ -439,20 +436,12 @@ def viewer_html(
     meta = [document_kind(doc), document_date(doc), source_name(doc)]
     if page:
         meta.append(f"stycket på s. {page}")
-    back_button = (
-        f'<button type="button" class="sv-btn sv-back" data-action="back" '
-        f'data-target="{esc(back)}">← Tillbaka till svaret</button>'
-        if back
-        else ""
-    )
     return (
         f'<div class="sv-viewer" data-doc="{esc(doc.doc_id)}">'
-        f'<div class="sv-viewer-head">{back_button}<div class="sv-viewer-title" tabindex="-1">'
+        f'<div class="sv-viewer-head"><div class="sv-viewer-title">'
         f"{esc(document_title(doc))}</div>"
         f'<div class="sv-meta">{" · ".join(esc(m) for m in meta if m)}</div></div>'
-        # The text scrolls in its box: focusable, so the keyboard can scroll it too.
-        f'<div class="sv-doc" tabindex="0" role="region" aria-label="Dokumenttext">'
-        f"{highlight(doc.text, marks)}</div></div>"
+        f'<div class="sv-doc">{highlight(doc.text, marks)}</div></div>'
     )
 
 
@@ -541,23 +530,6 @@ def _refused(gr: Any, message: str) -> Exception:
 # ---------------------------------------------------------------------------------------------
 
 CSS = """
-/* Phones: the question box comes first, above the chat, so it is on the first screen. */
-@media (max-width: 640px) {
-  #sv-ask-row { order: -1; }
-  #sv-chat { min-height: 0; }
-}
-/* Wide tables scroll sideways inside their box, the first column kept in view. */
-.sv-facts-scroll { overflow-x: auto; max-width: 100%; }
-.sv-facts-scroll table { border-collapse: collapse; }
-.sv-facts-scroll th, .sv-facts-scroll td { padding: 4px 8px; vertical-align: top;
-  border-bottom: 1px solid var(--border-color-primary); text-align: left; min-width: 9em; }
-.sv-facts-scroll th:first-child, .sv-facts-scroll td:first-child { position: sticky; left: 0;
-  z-index: 1; background: var(--background-fill-primary); }
-.sv-facts-head { font-size: 1.05em; margin: 12px 0 4px; }
-#sv-docs-table { min-width: 0; max-width: 100%; }
-.sv-back { margin-bottom: 6px; }
-.sv-visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden;
-  clip: rect(0 0 0 0); white-space: nowrap; }
 #sv-chat { min-height: 420px; }
 .sv-empty { padding: 8px 4px; }
 .sv-examples { display: flex; flex-wrap: wrap; gap: 8px; margin-top: 6px; }
@@ -650,27 +622,14 @@ element.addEventListener("click", async (event) => {
     }
   } else if (action === "open") {
     trigger("click", {action: "open", doc: el.dataset.doc, start: Number(el.dataset.start),
-      end: Number(el.dataset.end), spans: el.dataset.spans || "",
-      turn: Number(el.dataset.turn), source: Number(el.dataset.source)});
+      end: Number(el.dataset.end), spans: el.dataset.spans || ""});
   } else if (action === "ask") {
     trigger("click", {action: "ask", question: el.dataset.question || ""});
   }
 });
-// One live region, outside the re-rendered HTML (a region replaced with its content is not
-// announced): screen readers read each new answer once it arrives.
-const live = document.createElement("div");
-live.id = "sv-live";
-live.className = "sv-visually-hidden";
-live.setAttribute("role", "status");
-live.setAttribute("aria-live", "polite");
-element.after(live);
 watch("value", () => {
   const turns = element.querySelectorAll(".sv-turn");
-  if (!turns.length) { live.textContent = ""; return; }
-  const last = turns[turns.length - 1];
-  last.scrollIntoView({block: "start"});
-  const answer = last.querySelector(".sv-answer-text");
-  live.textContent = answer ? "Svar: " + answer.innerText : "";
+  if (turns.length) turns[turns.length - 1].scrollIntoView({block: "start"});
 });
 """
 
@@ -678,18 +637,6 @@ VIEWER_JS = """
 watch("value", () => {
   const mark = element.querySelector("mark.sv-passage") || element.querySelector("mark");
   if (mark) mark.scrollIntoView({block: "center"});
-  const back = element.querySelector(".sv-back");
-  if (back) back.focus({preventScroll: true});  // the keyboard continues in the viewer
-});
-// "Tillbaka till svaret": back to the source the document was opened from, focus with it.
-element.addEventListener("click", (event) => {
-  const el = event.target.closest("[data-action='back']");
-  if (!el) return;
-  const source = document.getElementById(el.dataset.target || "");
-  if (!source) return;
-  source.scrollIntoView({block: "center"});
-  const open = source.querySelector(".sv-open");
-  if (open) open.focus({preventScroll: true});
 });
 """
 
@@ -743,9 +690,7 @@ class Handlers:
         if doc is None:
             return '<div class="sv-viewer-empty">Dokumentet finns inte i indexet.</div>'
         start, end = _int(data.get("start")), _int(data.get("end"))
-        turn, number = _int(data.get("turn")), _int(data.get("source"))
-        back = f"sv-src-{turn}-{number}" if turn > 0 and number > 0 else ""
-        return viewer_html(doc, start, end, parse_spans(str(data.get("spans", ""))), back)
+        return viewer_html(doc, start, end, parse_spans(str(data.get("spans", ""))))
 
     def on_chat_click(
         self, state: ChatState | None, k: Any, kommun: str, year: str, doc: str, evt: Any
@@ -806,7 +751,7 @@ def build_app(engine: Engine, downloads: Downloads) -> Any:
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         state = gr.State(on.new_state())
         gr.Markdown(
-            f"# {TITLE}\nFrågor om samverkan mellan kommun, polis och räddningstjänst "
+            f"## {TITLE}\nFrågor om samverkan mellan kommun, polis och räddningstjänst "
             "i de indexerade dokumenten. Svaren är citat, aldrig egna formuleringar."
         )
         with gr.Tab("Chatt", elem_id="sv-tab-chat"), gr.Row(equal_height=False):
@@ -814,7 +759,7 @@ def build_app(engine: Engine, downloads: Downloads) -> Any:
                 chat, question, ask, csv_button, md_button, clear = _chat_column(gr)
             with gr.Column(scale=2):
                 kommun, year, doc, k = _filter_panel(gr, engine.choices)
-                gr.Markdown("## Dokumentvisare")
+                gr.Markdown("### Dokumentvisare")
                 viewer = gr.HTML(
                     VIEWER_EMPTY, elem_id="sv-viewer", js_on_load=VIEWER_JS, container=True
                 )
@@ -848,10 +793,9 @@ def _chat_column(gr: Any) -> tuple[Any, ...]:
         container=True,
         padding=True,
     )
-    with gr.Row(elem_id="sv-ask-row"):
+    with gr.Row():
         question = gr.Textbox(
             placeholder="Skriv en fråga, t.ex. Vilka fokusområden har Haninge?",
-            label="Fråga",  # the accessible name; the placeholder shows what to write
             show_label=False,
             scale=5,
             elem_id="sv-question",
@@ -883,10 +827,7 @@ def _filter_panel(gr: Any, choices: FilterChoices) -> tuple[Any, ...]:
                 choices=choices.years, value=ALL, label="År", elem_id="sv-year", min_width=100
             )
         doc = gr.Dropdown(choices=choices.documents, value=ALL, label="Dokument", elem_id="sv-doc")
-        # No reset button: its label is English only.
-        k = gr.Slider(
-            1, 10, value=DEFAULT_K, step=1, label="Antal källor", elem_id="sv-k", buttons=[]
-        )
+        k = gr.Slider(1, 10, value=DEFAULT_K, step=1, label="Antal källor", elem_id="sv-k")
     return kommun, year, doc, k
 
 
@@ -960,57 +901,11 @@ def _launch(demo: Any, host: str, port: int, downloads: Downloads) -> None:
         server_port=port,
         allowed_paths=[str(downloads.folder)],
         show_error=True,
-        # The footer's "Use via API" link stays English whatever the locale; the API is
-        # documented in the README (gradio_client), so the page shows no footer.
-        footer_links=[],
+        footer_links=["api"],
         ssr_mode=False,
         css=CSS,
-        head=HEAD,
-        theme=theme(gr),
-    )
-
-
-# Gradio picks its own UI language (status texts, "Använd via API", lang="…") from the
-# browser's; this app is Swedish whatever the browser says, so it reports Swedish before
-# gradio's scripts run.
-HEAD = """<script>
-(() => {
-  const sv = ["sv-SE", "sv"];
-  Object.defineProperty(navigator, "language", {get: () => sv[0]});
-  Object.defineProperty(navigator, "languages", {get: () => sv});
-  document.documentElement.lang = "sv";
-  // Gradio's dropdowns stay open when the keyboard moves focus on (Tab): close a dropdown's
-  // option list when focus leaves it, show it again when focus comes back.
-  const list = (input) => input instanceof HTMLInputElement &&
-    input.getAttribute("role") === "combobox" &&
-    document.getElementById(input.getAttribute("aria-controls") || "");
-  document.addEventListener("focusout", (event) => {
-    const options = list(event.target);
-    if (options && !options.contains(event.relatedTarget)) {
-      options.style.display = "none";
-      event.target.setAttribute("aria-expanded", "false");
-    }
-  });
-  document.addEventListener("focusin", (event) => {
-    const options = list(event.target);
-    if (options) options.style.display = "";
-  });
-})();
-</script>"""
-
-
-def theme(gr: Any) -> Any:
-    """The Soft theme with WCAG AA contrast (at least 4.5:1) for grey and label texts and the
-    primary button, which the theme's defaults miss (2.4:1, 3.6:1, 4.46:1)."""
-    return gr.themes.Soft(
-        font=["system-ui", "Segoe UI", "Roboto", "sans-serif"],
-        font_mono=["ui-monospace", "Consolas", "monospace"],
-    ).set(
-        body_text_color_subdued="#4b5563",
-        block_label_text_color="#3730a3",
-        block_title_text_color="#3730a3",
-        block_info_text_color="#4b5563",
-        button_primary_background_fill="#4f46e5",
-        button_primary_background_fill_hover="#4338ca",
-        checkbox_label_background_fill_selected="#4f46e5",
+        theme=gr.themes.Soft(
+            font=["system-ui", "Segoe UI", "Roboto", "sans-serif"],
+            font_mono=["ui-monospace", "Consolas", "monospace"],
+        ),
     )
