@@ -418,3 +418,10 @@ def test_frame_words_do_not_score_sentences() -> None:
     assert without_frame_words("Vad innebär kamerabevakning?").split() == [
         "Vad", "kamerabevakning?"
     ]  # fmt: skip
+
+
+def test_a_paragraph_asked_for_by_number_is_quoted_whole(assistant: Assistant) -> None:
+    answer = assistant.ask("Vad säger 2 § i lagen?")
+    assert answer.text.startswith("2 §: Trygghetsplanen ska innehålla")
+    assert "3. en tidsplan för åtgärderna." in answer.text
+    assert "Kommunfullmäktige" not in answer.text  # 3 § is another paragraph

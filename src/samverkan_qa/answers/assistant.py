@@ -219,7 +219,14 @@ class Assistant:
                 number = number_of[doc.doc_id]
                 marks.append(f"[{number}]")
                 quotes.extend(
-                    Quote(plain(doc.text[c.start : c.end]), number, doc.doc_id, c.start, c.end)
+                    Quote(
+                        plain(doc.text[c.start : c.end]),
+                        number,
+                        doc.doc_id,
+                        c.start,
+                        c.end,
+                        section=one.section,
+                    )
                     for c in one.cites
                 )
             values = "; ".join(plain(v) for v in part.values)

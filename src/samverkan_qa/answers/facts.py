@@ -51,6 +51,7 @@ class Part:
     cites: list[Cited]
     row: dict[str, str] = field(default_factory=dict)
     extra: list[Part] = field(default_factory=list)  # more documents saying the same
+    section: str = ""  # the law paragraph quoted ("9 §")
 
 
 @dataclass
@@ -71,6 +72,10 @@ def fact_answer(
         return _comparison(analysis, documents, ranked)
     if analysis.kind == "person":
         return _person(analysis, documents, ranked)
+    if analysis.sections and analysis.kind in ("other", "list", "reason", "yesno"):
+        part = _section(analysis, documents, ranked)
+        if part is not None:
+            return FactAnswer([part])
     if not analysis.fact_answerable:
         return None
     docs = candidates(analysis, documents, ranked, analysis.field)
@@ -454,3 +459,47 @@ def about(doc: Document, named: Sequence[str]) -> bool:
     if not named or not places:
         return True
     return bool(places & {n.casefold() for n in named})
+
+
+# ---------------------------------------------------------------------------------------------
+# A law's paragraph by number
+# ---------------------------------------------------------------------------------------------
+
+MAX_SECTION = 600
+
+
+def _section(
+    analysis: Analysis, documents: Sequence[Document], ranked: Sequence[str]
+) -> Part | None:
+    """ "Vad säger 9 §?": the paragraph under that heading, quoted from its first sentence
+    (the law the question names, or the best-ranked one that has the paragraph)."""
+    order = {doc_id: i for i, doc_id in enumerate(ranked)}
+    wanted = analysis.sections[0].split()[0]
+    heading = re.compile(rf"^[#\s]*{re.escape(wanted)}\s?§[ \t]*$", re.MULTILINE)
+    found = []
+    for doc in documents:
+        m = heading.search(doc.text)
+        if m:
+            named = bool(analysis.document_kinds) and "lag" in analysis.document_kinds
+            found.append((not (named and "lag" in _kinds(doc)), order.get(doc.doc_id, 99), doc, m))
+    if not found:
+        return None
+    _, _, doc, m = min(found, key=lambda f: (f[0], f[1]))
+    start = m.end()
+    while start < len(doc.text) and doc.text[start].isspace():
+        start += 1
+    nxt = re.compile(r"^[#\s]*\d+\s?[a-z]?\s?§[ \t]*$|^#", re.MULTILINE).search(doc.text, start)
+    end = nxt.start() if nxt else len(doc.text)
+    if end - start > MAX_SECTION:  # a long paragraph: its sentences that fit
+        cut = doc.text.rfind(". ", start, start + MAX_SECTION)
+        end = cut + 1 if cut > start else start + MAX_SECTION
+    end = len(doc.text[:end].rstrip())
+    if end <= start:
+        return None
+    label = f"{wanted} §"
+    cites = [Cited(doc.doc_id, start, end)]
+    return Part(doc, label, [doc.text[start:end]], cites, section=label)
+
+
+def _kinds(doc: Document) -> set[str]:
+    return {str(f.value) for f in document_facts(doc).get("doc_type", [])}
