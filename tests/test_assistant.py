@@ -425,3 +425,13 @@ def test_a_paragraph_asked_for_by_number_is_quoted_whole(assistant: Assistant) -
     assert answer.text.startswith("2 §: Trygghetsplanen ska innehålla")
     assert "3. en tidsplan för åtgärderna." in answer.text
     assert "Kommunfullmäktige" not in answer.text  # 3 § is another paragraph
+
+
+def test_a_bare_list_item_is_not_a_quote_of_its_own() -> None:
+    from samverkan_qa.answers.evidence import is_bare_item
+
+    text = "Områden:\n- Narkotika/ANDTS\n- Trygghet i centrum.\nSlut."
+    start = text.index("Narkotika")
+    assert is_bare_item(text, start, start + len("Narkotika/ANDTS"))
+    start = text.index("Slut")
+    assert not is_bare_item(text, start, start + 5)

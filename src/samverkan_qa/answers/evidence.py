@@ -171,6 +171,17 @@ def is_heading(text: str, start: int, end: int) -> bool:
     return title_like and not list_items(text, end)  # a list intro is not a title
 
 
+_BULLET_ONLY_RE = re.compile(r"[ \t]*(?:[•\-–*·▪●◦]|\(?\d{1,2}[.)])[ \t]*")
+
+
+def is_bare_item(text: str, start: int, end: int) -> bool:
+    """A short list item on its own ("- Narkotika/ANDTS"): part of a list, not an answer."""
+    line_start = text.rfind("\n", 0, start) + 1
+    sentence = text[start:end].strip()
+    short = len(sentence.split()) <= 6 and sentence[-1:] not in ".!?"
+    return short and bool(_BULLET_ONLY_RE.fullmatch(text, line_start, start))
+
+
 def is_title(doc: Any, start: int, end: int) -> bool:
     """The document's title: context, not an answer."""
     return " ".join(doc.text[start:end].split()) == " ".join(doc.title.split())

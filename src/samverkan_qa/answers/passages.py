@@ -19,6 +19,7 @@ from samverkan_qa.answers.evidence import (
     PRECISE_KINDS,
     announces_list,
     has_evidence,
+    is_bare_item,
     is_contact_line,
     is_heading,
     is_title,
@@ -137,6 +138,8 @@ def _candidates(
             start, end = hit.chunk.start + s, hit.chunk.start + e
             if is_heading(text, start, end) or is_title(hit.document, start, end):
                 heading = text[start:end]
+                continue
+            if is_bare_item(text, start, end):
                 continue
             sentence = text[start:end]
             evidence = has_evidence(analysis, sentence)
