@@ -157,3 +157,21 @@ def test_index_with_an_old_keyword_format_is_rebuilt_without_re_embedding(tmp_pa
         == LexicalIndex.load(settings.index_dir / "lexical").settings()["format_version"]
     )
     assert again.lexical.search("fokusomraden", 1)
+
+
+def test_synonyms_count_as_the_asked_words_in_coverage(index: LexicalIndex) -> None:
+    analyzer = index.analyzer
+    question = "Hur många bilbränder var det i Södertälje?"
+    synonyms = index.synonym_equivalents(question)
+    assert synonyms  # "bilbränder" names the group of "fordonsbränder"
+    plain = query_coverage(question, DOCS[1], analyzer)
+    assert plain < 1.0
+    assert query_coverage(question, DOCS[1], analyzer, synonyms=synonyms) == 1.0
+    # a multi-word member must be there whole: "bränder" alone is not "bränder i fordon"
+    forest = "Bränder i skogen i Södertälje."
+    assert query_coverage(question, forest, analyzer, synonyms=synonyms) < 1.0
+    question = "Hur har inbrott i bostäder utvecklats?"
+    covered = query_coverage(
+        question, DOCS[2], analyzer, synonyms=index.synonym_equivalents(question)
+    )
+    assert covered > query_coverage(question, DOCS[2], analyzer)

@@ -365,9 +365,9 @@ _PARAMS = {
 }
 
 
-def _contains_run(seq: list[str], run: tuple[str, ...]) -> bool:
+def _run_starts(seq: list[str], run: tuple[str, ...]) -> list[int]:
     n = len(run)
-    return any(tuple(seq[i : i + n]) == run for i in range(len(seq) - n + 1))
+    return [i for i in range(len(seq) - n + 1) if tuple(seq[i : i + n]) == run]
 
 
 def _keep(piece: str) -> bool:
@@ -472,6 +472,13 @@ class LexicalIndex:
     def _synonyms_of(self, stems: list[str]) -> list[list[tuple[str, tuple[str, ...]]]]:
         """Word terms of the other members of every synonym group one of whose members
         occurs in `stems` as a run of whole stems (compared diacritic-folded)."""
+        return [terms for _, others in self._synonym_matches(stems) for terms in others]
+
+    def _synonym_matches(
+        self, stems: list[str]
+    ) -> list[tuple[set[str], list[list[tuple[str, tuple[str, ...]]]]]]:
+        """Per synonym group named in `stems`: the stems that named it, and the word terms
+        of the group's other members."""
         if self._synonym_stems is None:
             self._synonym_stems = [
                 [tuple(self._key(w) for w, _ in self.analyzer.word_terms(m)) for m in group]
@@ -480,11 +487,15 @@ class LexicalIndex:
         folded = [self._key(s) for s in stems]
         out = []
         for group, members in zip(self.synonyms, self._synonym_stems, strict=True):
-            hit = {i for i, m in enumerate(members) if m and _contains_run(folded, m)}
+            named: set[str] = set()
+            hit = set()
+            for i, m in enumerate(members):
+                for start in _run_starts(folded, m) if m else ():
+                    named.update(stems[start : start + len(m)])
+                    hit.add(i)
             if hit:
-                out.extend(
-                    self.analyzer.word_terms(group[i]) for i in range(len(group)) if i not in hit
-                )
+                others = [self.analyzer.word_terms(group[i]) for i in range(len(group))]
+                out.append((named, [t for i, t in enumerate(others) if i not in hit]))
         return out
 
     def _key(self, stem: str) -> str:
@@ -492,10 +503,17 @@ class LexicalIndex:
         "brandförsvaret" but "brandförsv" from "brandförsvar") and folded."""
         return fold(self.analyzer.stem(stem))
 
-    def synonym_stems(self, query: str) -> set[str]:
-        """Whole stems of the synonyms a query brings in (for coverage checks)."""
+    def synonym_equivalents(
+        self, query: str
+    ) -> list[tuple[frozenset[str], tuple[frozenset[str], ...]]]:
+        """For coverage checks: (the query's stems that name a synonym group, the whole
+        stems of each other member). A passage holding every word of another member covers
+        the named words ("fordonsbränder" covers "bilbränder")."""
         stems = [whole for whole, _ in self.analyzer.word_terms(query)]
-        return {whole for terms in self._synonyms_of(stems) for whole, _ in terms}
+        return [
+            (frozenset(named), tuple(frozenset(w for w, _ in terms) for terms in others))
+            for named, others in self._synonym_matches(stems)
+        ]
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every row (float32, zeros when nothing matches)."""

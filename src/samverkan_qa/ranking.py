@@ -373,11 +373,25 @@ def _found(stem: str, stems: set[str] | frozenset[str]) -> bool:
     return any(form in stems for form in lookup_forms(stem))
 
 
+Synonyms = Sequence[tuple[frozenset[str], Sequence[frozenset[str]]]]
+
+
 def query_coverage(
-    question: str, passage: str, analyzer: Analyzer, idf: Mapping[str, float] | None = None
+    question: str,
+    passage: str,
+    analyzer: Analyzer,
+    idf: Mapping[str, float] | None = None,
+    synonyms: Synonyms = (),
 ) -> float:
-    """Share of the question's content words (stems, compound-aware) found in the passage."""
-    return coverage(question_words(question, analyzer), set(analyzer.analyze(passage)), idf)
+    """Share of the question's content words (stems, compound-aware) found in the passage.
+
+    `synonyms` (from `LexicalIndex.synonym_equivalents`): the question's stems that name a
+    synonym group count as found when the passage holds every word of another member."""
+    stems = set(analyzer.analyze(passage))
+    for named, alternatives in synonyms:
+        if any(alt and alt <= stems for alt in alternatives):
+            stems |= named
+    return coverage(question_words(question, analyzer), stems, idf)
 
 
 def best_spans(
@@ -481,12 +495,13 @@ def abstain_features(
     top_lexical: float,
     lexical_scale: float = 8.0,
     idf: Mapping[str, float] | None = None,
+    synonyms: Synonyms = (),
 ) -> AbstainFeatures:
     """Features for `should_abstain` from the top hit: raw BM25 saturated to [0, 1]."""
     return AbstainFeatures(
         top_dense=float(top_dense),
         top_lexical_norm=normalise_bm25(top_lexical, method="saturate", scale=lexical_scale),
-        query_coverage=query_coverage(question, top_passage, analyzer, idf),
+        query_coverage=query_coverage(question, top_passage, analyzer, idf, synonyms),
     )
 
 

@@ -370,6 +370,7 @@ class Retriever:
             question, [f"{h.document.title}\n{h.document.text}" for h in top], analyzer
         ):
             return None
+        synonyms = self.index.lexical.synonym_equivalents(question)
         features = [
             abstain_features(
                 question,
@@ -378,6 +379,7 @@ class Retriever:
                 top_dense=max(dense.values()) if dense else 1.0,
                 top_lexical=max(lexical.values()) if lexical else 0.0,
                 idf=self.index.lexical.idf(),
+                synonyms=synonyms,
             )
             for h in top
         ]
