@@ -764,3 +764,36 @@ def test_fact_extraction_is_linear_on_pathological_text(line: str) -> None:
     started = time.perf_counter()
     extract_facts(text, title="x", filename="x.txt", front_matter={})
     assert time.perf_counter() - started < 8
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "dense.faiss truncated",
+        "dense.faiss missing",
+        "lexical missing",
+        "bm25 data truncated",
+        "chunks.jsonl truncated",
+        "vectors.npy missing",
+        "manifest not json",
+        "manifest deleted",
+    ],
+)
+def test_index_repairs_a_damaged_index_of_the_same_documents(
+    built: Path, tmp_path: Path, kind: str
+) -> None:
+    """`index` is what the message says to run: it must repair the index even when no
+    document changed (unchanged vectors are reused where they can be read)."""
+    folder = tmp_path / "index"
+    shutil.copytree(built, folder)
+    if kind == "manifest deleted":
+        (folder / "manifest.json").unlink()
+    else:
+        DAMAGE[kind](folder)
+    with pytest.raises(SamverkanError):
+        load_index(folder)
+    settings = Settings(corpus=(built.parent / "corpus",), index_dir=folder)
+    build_index(settings, FakeEmbedder())
+    repaired, original = load_index(folder), load_index(built)
+    assert [c.text for c in repaired.chunks] == [c.text for c in original.chunks]
+    assert repaired.faiss.ntotal == len(repaired.chunks) == repaired.lexical.n_docs

@@ -341,11 +341,24 @@ def _build_index(
         and not report.removed
         and not _lexical_stale(previous)
         and not _facts_stale(previous)
+        and _intact(previous)
     )
     if not unchanged or list(previous.documents) != [d.doc_id for d in loaded.documents]:
         _write_index(settings.index_dir, embedder, chunking, loaded.documents, chunks, vectors)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _intact(index: Index) -> bool:
+    """The search structures open and match the chunks: a damaged dense.faiss or lexical/
+    is written again (from the stored vectors) even when no document changed."""
+    try:
+        _read_faiss(index.folder, len(index.chunks), index.vectors)
+        _read_lexical(index.folder, len(index.chunks))
+    except IndexMismatchError as exc:
+        log.warning("writing the index again: %s", exc)
+        return False
+    return True
 
 
 def _lexical_stale(index: Index) -> bool:
@@ -366,8 +379,20 @@ def _check_target(folder: Path) -> None:
     """Never replace a folder that is not an index (a typo in --index must not delete data)."""
     if folder.is_file():
         raise InvalidInputError(f"index path is a file, not a folder: {folder}")
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / MANIFEST).exists():
+    names = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+    if not names <= _INDEX_FILES and MANIFEST not in names:
         raise InvalidInputError(f"refusing to overwrite {folder}: it is not a samverkan-qa index")
+
+
+# What an index folder holds: one that holds only these (its manifest lost) may be rebuilt.
+_INDEX_FILES = {
+    MANIFEST,
+    "documents.jsonl",
+    "chunks.jsonl",
+    "vectors.npy",
+    "dense.faiss",
+    "lexical",
+}
 
 
 def _annotate(
