@@ -797,3 +797,17 @@ def test_index_repairs_a_damaged_index_of_the_same_documents(
     repaired, original = load_index(folder), load_index(built)
     assert [c.text for c in repaired.chunks] == [c.text for c in original.chunks]
     assert repaired.faiss.ntotal == len(repaired.chunks) == repaired.lexical.n_docs
+
+
+def test_many_bad_jsonl_lines_log_a_few_lines_and_a_count(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = ["{trasig"] * 50 + [json.dumps({"id": "lång", "text": "x" * 2000})]
+    lines.append(json.dumps({"id": "bra", "text": "Polisen i Öby samverkar med kommunen."}))
+    path = tmp_path / "poster.jsonl"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="samverkan_qa.loading"):
+        docs = load_one(path, "poster", Settings(max_text_chars=1000))
+    assert [d.doc_id for d in docs] == ["bra"]
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 4 and messages[-1].endswith("48 more bad lines skipped")

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from samverkan_qa.cleaning import clean_text, split_front_matter, strip_front_matter
 from samverkan_qa.documents import Document, PageSpan
@@ -300,37 +301,52 @@ def _check_docx_package(path: Path, limits: Settings) -> None:
 
 def read_jsonl(path: Path, doc_id: str, limits: Settings = DEFAULT_LIMITS) -> list[Document]:
     """Records {id, title, text, ...}; extra keys are kept as metadata. A bad line is skipped
-    with a warning, never the whole file."""
+    with a warning (the first few each, then a count), never the whole file."""
     docs = []
     lines = _decode(_read_bytes(path, limits)).splitlines()
     if len(lines) > limits.max_elements:
         raise SkipFile(f"{len(lines):,} lines; at most {limits.max_elements:,} (max_elements)")
+    bad: list[str] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-            text = record["text"]
-        except (json.JSONDecodeError, KeyError, TypeError, IndexError, RecursionError) as exc:
-            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
-            log.warning("%s line %d skipped: not a record with 'text' (%s)", path, number, reason)
-            continue
-        if not isinstance(text, str):  # {"text": null} is no document, not the text "None"
-            log.warning("%s line %d skipped: 'text' is not a string", path, number)
-            continue
-        if not _storable(record):  # e.g. a lone surrogate from a "\ud800" escape
-            log.warning("%s line %d skipped: not valid Unicode text", path, number)
+        record, reason = _record(line, limits)
+        if record is None:
+            bad.append(f"line {number}: {reason}")
+            if len(bad) <= 3:
+                log.warning("%s %s skipped", _printable(path), bad[-1])
             continue
         rid = str(record.get("id") or record.get("path") or f"{doc_id}-{number}")
         meta = {k: v for k, v in record.items() if k not in ("id", "title", "text")}
         title = record.get("title")
-        clean = clean_text(_check_text_size(text, limits))
+        clean = clean_text(record["text"])
         if clean.strip():
             title = title if isinstance(title, str) else ""
             docs.append(_document(path, rid, clean, "jsonl", title=title, metadata=meta))
+    if len(bad) > 3:
+        log.warning("%s: %d more bad lines skipped", _printable(path), len(bad) - 3)
     if not docs:
-        raise SkipFile("no usable records")
+        raise SkipFile("no usable records" + (f" ({bad[0]})" if bad else ""))
     return docs
+
+
+def _record(line: str, limits: Settings) -> tuple[dict[str, Any] | None, str]:
+    """One JSONL line as a record with a usable "text", or None and why not."""
+    try:
+        record = json.loads(line)
+    except RecursionError:
+        return None, "nested too deeply"
+    except ValueError:
+        return None, "not JSON"
+    if not isinstance(record, dict) or "text" not in record:
+        return None, "not a record with 'text'"
+    if not isinstance(record["text"], str):  # {"text": null} is no document, not "None"
+        return None, "'text' is not a string"
+    if len(record["text"]) > limits.max_text_chars:
+        return None, f"text longer than {limits.max_text_chars:,} characters (max_text_chars)"
+    if not _storable(record):  # e.g. a lone surrogate from a "\ud800" escape
+        return None, "not valid Unicode text"
+    return record, ""
 
 
 READERS: dict[str, Callable[[Path, str, Settings], list[Document]]] = {
