@@ -129,6 +129,13 @@ CLI_CASES: list[tuple[str, list[str], dict[str, Any], str]] = [
         {"raw": True},
         "no index",
     ),
+    (
+        "index under a file",
+        ["index", "{tmp}", "--index", "{q_empty}/ix"],
+        {"raw": True},
+        "cannot write an index",
+    ),
+    ("index in /proc", ["index", "{tmp}", "--index", "/proc/saknas"], {"raw": True}, "cannot"),
     ("unknown command", ["fråga", "x"], {"raw": True}, "invalid choice"),
     ("bad mode", ["search", "x", "--mode", "magi"], {}, "invalid choice"),
     ("bad port", ["serve", "--port", "70000"], {"raw": True}, "not a port"),

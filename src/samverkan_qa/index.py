@@ -645,10 +645,14 @@ def index_lock(folder: Path, *, clean: bool = True) -> Iterator[None]:
     removed when the build ends. With `clean`, first remove what killed builds left
     behind: staging folders and a previous index that was never swapped back."""
     folder = folder.resolve()
-    if not folder.parent.is_dir():
-        folder.parent.mkdir(parents=True, exist_ok=True)
     path = lock_path(folder)
-    handle = _acquire(path, folder)
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        handle = _acquire(path, folder)
+    except OSError as exc:  # a read-only place, or a parent that is a file
+        raise InvalidInputError(
+            f"cannot write an index at {folder}: {exc.strerror or exc} ({exc.filename})"
+        ) from None
     try:
         handle.seek(0)
         handle.truncate()
