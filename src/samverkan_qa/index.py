@@ -623,8 +623,8 @@ def _recover_interrupted_swap(folder: Path, *, locked: bool = False) -> None:
         try:
             with index_lock(folder, clean=False):
                 _recover_interrupted_swap(folder, locked=True)
-        except (IndexBusyError, OSError):
-            pass  # a build is running: it completes the swap itself
+        except (IndexBusyError, InvalidInputError, OSError):
+            pass  # a build is running (it completes the swap), or the place is read-only
         return
     olds = sorted(folder.parent.glob(f".{folder.name}.old-*"), key=lambda p: p.stat().st_mtime)
     if olds and (olds[-1] / MANIFEST).exists():
