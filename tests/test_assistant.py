@@ -435,3 +435,8 @@ def test_a_bare_list_item_is_not_a_quote_of_its_own() -> None:
     assert is_bare_item(text, start, start + len("Narkotika/ANDTS"))
     start = text.index("Slut")
     assert not is_bare_item(text, start, start + 5)
+
+
+def test_english_detection_ignores_swedish_words_that_fold_to_english() -> None:
+    assert analyse("Does the law require a coordination function?").english
+    assert not analyse("Har Kalix en plan för tryggheten i byn?").english

@@ -89,8 +89,9 @@ _WORD_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
 
 def without_frame_words(question: str) -> str:
     """The question minus the words that only frame it ("Vad handlar X om?", "Vad innebär
-    X?", "Vad säger lagen om Y?"): a sentence answers by X and Y, not by repeating them."""
-    cues = lexicon()["frame_words"]
+    X?", "Vad säger lagen om Y?", English function words): a sentence answers by X and Y,
+    not by repeating them."""
+    cues = set(lexicon()["frame_words"]) | set(lexicon()["english"])
     words = re.split(r"(\W+)", question)
     return "".join(" " if fold(w) in cues else w for w in words)
 
