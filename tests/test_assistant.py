@@ -440,3 +440,13 @@ def test_a_bare_list_item_is_not_a_quote_of_its_own() -> None:
 def test_english_detection_ignores_swedish_words_that_fold_to_english() -> None:
     assert analyse("Does the law require a coordination function?").english
     assert not analyse("Har Kalix en plan för tryggheten i byn?").english
+
+
+def test_who_is_asks_for_a_name() -> None:
+    from samverkan_qa.answers.evidence import has_evidence
+
+    who = analyse("Vem är kommundirektör i Kalix?")
+    assert has_evidence(who, "Kommundirektören är Eva Lind sedan 2020.")
+    assert not has_evidence(who, "Kommundirektören ansvarar för samverkan.")
+    actor = analyse("Vem ska ta fram trygghetsplanen?")
+    assert has_evidence(actor, "Kommunstyrelsen ska ta fram planen.")

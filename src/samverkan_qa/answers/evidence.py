@@ -53,6 +53,8 @@ _NUMBER_TOKEN_RE = re.compile(rf"^{_NUMBER}$", re.IGNORECASE)
 EVIDENCE_KINDS = frozenset({"date", "period", "count", "amount", "frequency", "identifier"})
 # Kinds whose answer is one precise thing: one sentence, not two.
 PRECISE_KINDS = EVIDENCE_KINDS | {"person"}
+# "Vem är/var/heter …?", "Who is …?": the answer is a person's name.
+_WHO_IS_RE = re.compile(r"\b(?:vem (?:ar|var|blir|heter)|vad heter|who is|who was)\b")
 # Purpose and cause: "syftet är", "för att", "målet med".
 _PURPOSE_RE = re.compile(
     r"\b(?:syfte\w*|syftar|mål\w*|för att|i syfte|därför|eftersom|vill|avser)\b", re.IGNORECASE
@@ -77,6 +79,17 @@ def without_identifier_words(question: str) -> str:
     return _IDENTIFIER_WORDS_RE.sub(" ", question)
 
 
+def needs_evidence(analysis: Analysis) -> bool:
+    """Whether a quote must hold the kind of answer asked for (else it is only preferred)."""
+    if analysis.kind == "person":
+        return asks_for_name(analysis)
+    return analysis.kind in EVIDENCE_KINDS
+
+
+def asks_for_name(analysis: Analysis) -> bool:
+    return bool(_WHO_IS_RE.search(fold(analysis.question)))
+
+
 def has_evidence(analysis: Analysis, sentence: str) -> bool:
     """True when `sentence` holds the kind of answer `analysis` asks for (always true for
     kinds that need no particular evidence: lists, yes/no, reasons, ...)."""
@@ -95,6 +108,8 @@ def has_evidence(analysis: Analysis, sentence: str) -> bool:
         rx = {"email": EMAIL_RE, "phone": PHONE_RE}.get(analysis.identifier, DIARY_RE)
         return bool(rx.search(sentence))
     if kind == "person":
+        if asks_for_name(analysis):
+            return bool(PERSON_RE.search(sentence))  # "Vem är X?" asks for a name
         return bool(PERSON_RE.search(sentence) or _ORGANISATION_RE.search(sentence))
     if kind == "reason":
         return bool(_PURPOSE_RE.search(sentence))

@@ -15,7 +15,6 @@ from typing import Any
 from samverkan_qa.answers.analysis import Analysis, fold, without_frame_words
 from samverkan_qa.answers.compose import Quote
 from samverkan_qa.answers.evidence import (
-    EVIDENCE_KINDS,
     PRECISE_KINDS,
     announces_list,
     has_evidence,
@@ -24,6 +23,7 @@ from samverkan_qa.answers.evidence import (
     is_heading,
     is_title,
     list_items,
+    needs_evidence,
     plain,
     section_label,
     without_identifier_words,
@@ -120,7 +120,7 @@ def _candidates(
     words = question_words(question, analyzer)
     folded_words = question_words(fold(question), analyzer)
     top = max(hits[0].score, 1e-9)
-    needs_evidence = analysis.kind in EVIDENCE_KINDS
+    required = needs_evidence(analysis)
     out: list[_Candidate] = []
     for i, hit in enumerate(hits[: config.max_hits]):
         if i and hit.score < config.min_relative_score * top:
@@ -132,6 +132,8 @@ def _candidates(
             {m.casefold() for m in analysis.municipalities}
             & {m.casefold() for m in municipalities(hit.document)}
         )
+        if analysis.municipalities and not explicit and not _general(hit.document, analysis):
+            continue  # "… i Göteborg?" is not answered by a page that never names Göteborg
         text = hit.document.text
         heading = ""
         for s, e in split_sentences(hit.chunk.text):
@@ -143,7 +145,7 @@ def _candidates(
                 continue
             sentence = text[start:end]
             evidence = has_evidence(analysis, sentence)
-            if needs_evidence and not evidence:
+            if required and not evidence:
                 continue
             if analysis.kind != "identifier" and is_contact_line(sentence):
                 continue  # contact details answer only questions asking for them
@@ -157,7 +159,7 @@ def _candidates(
                 score = max(score, 0.9 * _support(words, folded_words, context, analyzer, idf))
             if score <= config.min_support:
                 continue
-            if evidence and not needs_evidence and analysis.kind in ("person", "reason"):
+            if evidence and not required and analysis.kind in ("person", "reason"):
                 score += config.evidence_bonus
             if analysis.document_kinds and document_kind(hit.document) in analysis.document_kinds:
                 score += config.kind_bonus
@@ -184,6 +186,15 @@ def _support(
     plain_cov = coverage(words, set(analyzer.analyze(sentence)), idf)
     folded_cov = coverage(folded_words, set(analyzer.analyze(fold(sentence))), idf)
     return max(plain_cov, folded_cov)
+
+
+def _general(doc: Document, analysis: Analysis) -> bool:
+    """A document about no municipality may answer a question naming one when it is a law
+    (it applies to every municipality) or names that municipality itself."""
+    if document_kind(doc) == "lag":
+        return True
+    text = fold(doc.text)
+    return any(fold(m) in text for m in analysis.municipalities)
 
 
 def _previous_line_start(text: str, start: int) -> int:
