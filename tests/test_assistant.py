@@ -450,3 +450,15 @@ def test_who_is_asks_for_a_name() -> None:
     assert not has_evidence(who, "Kommundirektören ansvarar för samverkan.")
     actor = analyse("Vem ska ta fram trygghetsplanen?")
     assert has_evidence(actor, "Kommunstyrelsen ska ta fram planen.")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Vem är polischef i Sandviken?",  # person: no name in Sandviken's document
+        "Hur länge gäller lagen om trygghetsplaner?",  # period: the law states no dates
+        "Hur ofta beslutar kommunfullmäktige om trygghetsplanen?",  # frequency: none stated
+    ],
+)
+def test_abstains_for_person_period_and_frequency(assistant: Assistant, question: str) -> None:
+    assert assistant.ask(question).abstained

@@ -30,10 +30,12 @@ AMOUNT_RE = re.compile(
     r"\b(?:kostnadsfri\w*|avgiftsfri\w*|utan kostnad|kostar|finansier\w*)\b",
     re.IGNORECASE,
 )
+_UNIT = r"(?:dag|vecka|månad|år|kvartal|termin|höst|vår|sommar|vinter|tertial|halvår)\w*"
 FREQUENCY_RE = re.compile(
-    r"\b(?:varje|varannan|vartannat|vart\s+\w+\s+år|\w+\s+gång\w*\s+(?:per|om|i|varje)|"
-    r"per\s+(?:år|månad|vecka|kvartal|termin)|årlig\w*|månatlig\w*|veckovis|dagligen|"
-    r"kvartalsvis|regelbundet|löpande|minst\s+\w+\s+(?:gång\w*|år))\b",
+    rf"\b(?:(?:varje|varannan|vartannat|var\s+\w+)\s+{_UNIT}|varje\s+gång|"
+    rf"\w+\s+gång\w*\s+(?:per|om|i|varje)\s+{_UNIT}|per\s+{_UNIT}|"
+    r"årlig\w*|månatlig\w*|veckovis|dagligen|kvartalsvis|regelbundet|kontinuerligt|löpande|"
+    rf"minst\s+\w+\s+(?:gång\w*|{_UNIT}))\b",
     re.IGNORECASE,
 )
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

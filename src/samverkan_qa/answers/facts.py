@@ -120,6 +120,8 @@ def candidates(
 ) -> list[Document]:
     """Documents with facts for `name` about the named municipalities and years, best first."""
     docs = [d for d in documents if field_facts(d, name)]
+    if analysis.document_kinds:  # "Hur länge gäller lagen?" asks about a law, not an agreement
+        docs = [d for d in docs if _kinds(d) & set(analysis.document_kinds)]
     if analysis.municipalities:
         named = {m.casefold() for m in analysis.municipalities}
         docs = [d for d in docs if named & {m.casefold() for m in municipalities(d)}]

@@ -119,14 +119,21 @@ def _candidates(
         question = without_identifier_words(question)
     words = question_words(question, analyzer)
     folded_words = question_words(fold(question), analyzer)
+    whole = [(w, ()) for w, _ in words]  # whole words only: no credit for compound parts
+    folded_whole = [(w, ()) for w, _ in folded_words]
     top = max(hits[0].score, 1e-9)
     required = needs_evidence(analysis)
+    named_kinds = bool(analysis.document_kinds) and any(
+        document_kind(h.document) in analysis.document_kinds for h in hits[: config.max_hits]
+    )
     out: list[_Candidate] = []
     for i, hit in enumerate(hits[: config.max_hits]):
         if i and hit.score < config.min_relative_score * top:
             break
         if not about(hit.document, analysis.municipalities):
             continue
+        if named_kinds and document_kind(hit.document) not in analysis.document_kinds:
+            continue  # "enligt lagen": quotes come from the kind of document named
         # About the municipality named, not merely about no municipality in particular.
         explicit = bool(
             {m.casefold() for m in analysis.municipalities}
@@ -151,8 +158,15 @@ def _candidates(
                 continue  # contact details answer only questions asking for them
             # The heading above is the sentence's context ("Hemmiljö" / "Fokusområdet
             # handlar om …"), never its quote.
-            score = _support(words, folded_words, f"{heading}\n{sentence}", analyzer, idf)
+            read = f"{heading}\n{sentence}"
+            score = _support(words, folded_words, read, analyzer, idf)
             heading = ""  # only the first sentence under a heading reads it
+            if (
+                required
+                and analysis.kind != "identifier"
+                and not _shares_a_word(whole, folded_whole, read, analyzer)
+            ):
+                continue  # a date or number about something else is no answer
             if analysis.kind == "identifier":
                 # Contact blocks put the name on the line above the number or address.
                 context = text[_previous_line_start(text, start) : end]
@@ -186,6 +200,11 @@ def _support(
     plain_cov = coverage(words, set(analyzer.analyze(sentence)), idf)
     folded_cov = coverage(folded_words, set(analyzer.analyze(fold(sentence))), idf)
     return max(plain_cov, folded_cov)
+
+
+def _shares_a_word(words: Any, folded_words: Any, text: str, analyzer: Any) -> bool:
+    """At least one of the question's content words, whole, is in `text`."""
+    return _support(words, folded_words, text, analyzer, {}) > 0
 
 
 def _general(doc: Document, analysis: Analysis) -> bool:
