@@ -613,6 +613,7 @@ DAMAGE: dict[str, Any] = {
     "manifest null": lambda ix: (ix / "manifest.json").write_text("null"),
     "manifest not json": lambda ix: (ix / "manifest.json").write_text("{trasig"),
     "manifest deeply nested": lambda ix: (ix / "manifest.json").write_text(NESTED),
+    "chunks.jsonl deeply nested": lambda ix: (ix / "chunks.jsonl").write_text(NESTED),
 }
 
 

@@ -195,7 +195,8 @@ def _swapping(folder: Path) -> bool:
 
 
 def _stamp(folder: Path) -> tuple[Any, ...]:
-    """What identifies one generation of the folder: its inode and its manifest's id."""
+    """What identifies one generation of the folder: its inode and its manifest, which holds
+    the build's random generation id."""
     try:
         inode = os.stat(folder).st_ino
         text = (folder / MANIFEST).read_bytes()
@@ -217,6 +218,8 @@ def _read_snapshot(folder: Path, search: bool) -> Index:
         vectors = np.load(folder / "vectors.npy", allow_pickle=False)
     except FileNotFoundError as exc:
         raise damaged(folder, f"{files} is missing") from exc
+    except RecursionError:
+        raise damaged(folder, f"{files}: nested too deeply") from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError) as exc:
         raise damaged(folder, f"{files}: {exc}") from exc
     index = Index(folder, manifest, documents, chunks, vectors)
