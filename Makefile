@@ -6,12 +6,12 @@ STAMP  := $(VENV)/.installed
 INDEX  ?= index
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install index browser bench lint
+.PHONY: run test install index browser axe bench lint
 
 run: index
 	$(CLI) serve --index $(INDEX)
 
-test: install browser
+test: install browser axe
 	$(PY) -m ruff check src tests app.py bench
 	$(PY) -m pytest -ra
 
@@ -34,6 +34,17 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; }
+
+# axe-core for the browser test's accessibility checks, the version package-lock.json pins
+# (from the npm registry; node and npm from Debian's packages when missing).
+axe: node_modules/axe-core/axe.min.js
+
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
+	npm ci --no-audit --no-fund
+	touch $@
 
 bench: install
 	$(PY) bench/run.py

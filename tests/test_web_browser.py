@@ -81,7 +81,8 @@ def ask(page: Any, question: str, *, enter: bool = False) -> Any:
 def choose(page: Any, elem_id: str, label: str) -> None:
     """Pick an option of a Gradio dropdown by its visible label."""
     page.click(f"#{elem_id} input")
-    page.locator("ul[role='listbox'] li", has_text=label).first.click()
+    options = page.get_attribute(f"#{elem_id} input", "aria-controls")  # its own option list
+    page.locator(f"[id='{options}'] li", has_text=label).first.click()
     page.wait_for_function(
         f"document.querySelector('#{elem_id} input').value === {label!r}", timeout=TIMEOUT_MS
     )
@@ -198,12 +199,12 @@ def test_answer_with_citations_viewer_and_downloads(page: Any) -> None:
     with page.expect_download() as download_info:
         page.click("#sv-csv")
     csv_text = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
-    assert csv_text.startswith("nr,källhänvisning,")
+    assert csv_text.startswith("nr,fråga,sökte på,svar,citat,källa,titel,fil,sida,")
     assert "31 december 2027" in csv_text
     with page.expect_download() as download_info:
         page.click("#sv-md")
     markdown = Path(download_info.value.path()).read_text(encoding="utf-8")
-    assert markdown.startswith("# Källor: Hur länge gäller Haninges överenskommelse?")
+    assert markdown.startswith("# Samtal\n\n## 1. Hur länge gäller Haninges överenskommelse?")
     href = turn.locator(".sv-dl-csv").get_attribute("href")
     assert href and href.startswith("data:text/csv")
 
@@ -279,6 +280,26 @@ def test_markup_in_documents_and_questions_stays_text(page: Any) -> None:
     assert PAGE_ERRORS == []
 
 
+def test_conversation_is_kept_across_a_reload_and_exported_whole(page: Any) -> None:
+    ask(page, "Hur länge gäller Haninges överenskommelse?")
+    questions = page.locator("#sv-chat .sv-user").all_inner_texts()
+    assert len(questions) >= 3
+    page.reload()
+    page.wait_for_function(
+        f"document.querySelectorAll('#sv-chat .sv-turn').length === {len(questions)}",
+        timeout=TIMEOUT_MS,
+    )
+    assert page.locator("#sv-chat .sv-user").all_inner_texts() == questions
+    # A follow-up after the reload is read against the questions asked before it.
+    turn = ask(page, "Och i Södertälje?")
+    searched = turn.locator(".sv-searched").inner_text()
+    assert searched == "Sökte på: Hur länge gäller Södertäljes överenskommelse?"
+    with page.expect_download() as download_info:
+        page.click("#sv-md")
+    markdown = Path(download_info.value.path()).read_text(encoding="utf-8")
+    assert markdown.count("\n## ") == len(questions) + 1  # every question of the conversation
+
+
 def test_example_question_buttons_and_new_conversation(page: Any) -> None:
     page.click("#sv-clear")
     page.wait_for_selector("#sv-chat .sv-example")
@@ -292,6 +313,10 @@ def test_example_question_buttons_and_new_conversation(page: Any) -> None:
     for area in ("Barn och unga", "Offentlig miljö", "Hemmiljö", "Samhällsnivå"):
         assert area in answer, answer
     shot(page, "07-example")
+    # "Ny konversation" also forgets what the browser kept: a reload shows one reply.
+    page.reload()
+    page.wait_for_selector("#sv-chat .sv-turn")
+    assert page.locator("#sv-chat .sv-turn").count() == 1
 
 
 def test_documents_tab_table_filter_and_export(page: Any) -> None:
@@ -315,3 +340,150 @@ def test_documents_tab_table_filter_and_export(page: Any) -> None:
     csv_text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert csv_text.startswith("doc_id,") and "sodertalje" in csv_text
     page.get_by_role("tab", name="Chatt").click()
+
+
+# --- Swedish, accessible, any screen ---------------------------------------------------------
+
+AXE_JS = REPO / "node_modules" / "axe-core" / "axe.min.js"  # `npm ci` (package-lock.json)
+# WCAG 2.1 A and AA rules; axe's "serious" and "critical" violations fail the test.
+AXE_RUN = """async () => {
+    const result = await axe.run(document, {
+        runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}});
+    return result.violations.filter(v => ["serious", "critical"].includes(v.impact))
+        .map(v => `${v.id}: ${v.nodes.map(n => n.target.join(" ")).slice(0, 5).join(", ")}`);
+}"""
+OPEN_LISTS_JS = "[...document.querySelectorAll('ul[role=listbox]')].filter(u => u.offsetParent)"
+# WCAG contrast ratio of an element's text colour on the background it is painted on.
+CONTRAST_JS = """(sel) => {
+    const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 4).map(Number);
+    const lum = ([r, g, b]) => [r, g, b].map(v => v / 255)
+        .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+        .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const el = document.querySelector(sel);
+    let box = el, bg = null;
+    while (box && !bg) {
+        const c = rgb(getComputedStyle(box).backgroundColor);
+        if (c.length < 4 || c[3] > 0) bg = c;
+        box = box.parentElement;
+    }
+    const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(bg || [255, 255, 255])];
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+def axe_violations(page: Any) -> list[str]:
+    if not AXE_JS.exists():
+        pytest.fail(f"{AXE_JS} is missing: run `npm ci` (make test does)")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE_JS))
+    return list(page.evaluate(AXE_RUN))
+
+
+def test_page_is_swedish_labelled_and_announces_answers(page: Any) -> None:
+    assert page.evaluate("document.documentElement.lang") == "sv"
+    assert page.get_by_role("textbox", name="Fråga").count() == 1
+    assert page.locator("#sv-live[aria-live='polite']").count() == 1
+    turn = ask(page, "Hur länge gäller Haninges överenskommelse?")
+    answer = flat(turn.locator(".sv-answer-text").inner_text())
+    page.wait_for_function(
+        "(want) => document.querySelector('#sv-live').innerText.includes(want)",
+        arg=answer[:40],
+        timeout=TIMEOUT_MS,
+    )
+    html = page.content()
+    for english in ("Use via API", "processing", "Reset to default value", "Built with"):
+        assert english not in html, english
+    ratio = page.evaluate(CONTRAST_JS, f"#sv-src-{turn.get_attribute('data-turn')}-1 .sv-meta")
+    assert ratio >= 4.5, f"grey metadata text contrast {ratio:.2f}:1"
+
+
+def test_tabbing_through_filters_leaves_no_dropdown_open(page: Any) -> None:
+    page.focus("#sv-kommun input")
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        page.wait_for_function(
+            f"{OPEN_LISTS_JS}.every(u => u.id === "
+            "document.activeElement.getAttribute('aria-controls'))",
+            timeout=TIMEOUT_MS,
+        )
+    page.focus("#sv-question textarea")
+    page.wait_for_function(f"{OPEN_LISTS_JS}.length === 0", timeout=TIMEOUT_MS)
+
+
+def test_axe_finds_no_serious_violations_in_chat_viewer_and_documents(page: Any) -> None:
+    turn = ask(page, "Vilka fokusområden har Haninge?")
+    assert axe_violations(page) == []  # the chat with an answer
+    turn.locator(".sv-open").first.click()
+    page.wait_for_selector("#sv-viewer .sv-back")
+    assert axe_violations(page) == []  # the document viewer
+    page.get_by_role("tab", name="Dokument").click()
+    page.wait_for_selector("#sv-docs-table table")
+    assert axe_violations(page) == []
+    page.get_by_role("tab", name="Chatt").click()
+
+
+@pytest.fixture
+def phone(page: Any, web_server: Server) -> Iterator[Any]:  # noqa: F811 (fixture injection)
+    """A 390×844 phone screen in the same browser (one Playwright per thread)."""
+    context = page.context.browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True
+    )
+    phone = context.new_page()
+    phone.set_default_timeout(TIMEOUT_MS)
+    phone.goto(web_server.url)
+    phone.wait_for_selector("#sv-chat .sv-example")
+    yield phone
+    context.close()
+
+
+def table_scrolls_sideways(page: Any) -> None:
+    page.get_by_role("tab", name="Dokument").click()
+    page.wait_for_selector("#sv-docs-table table")
+    scroller = page.locator("#sv-docs-table .sv-facts-scroll")
+    assert scroller.evaluate("s => s.scrollWidth > s.clientWidth")  # wider than its box
+    scroller.evaluate("s => { s.scrollLeft = s.scrollWidth; }")
+    page.wait_for_function(
+        "document.querySelector('#sv-docs-table .sv-facts-scroll').scrollLeft > 0",
+        timeout=TIMEOUT_MS,
+    )
+    # The page itself does not scroll sideways: only the table's box does.
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+
+
+def test_phone_layout_question_box_viewer_way_back_and_wide_table(phone: Any) -> None:
+    box = phone.locator("#sv-question textarea").bounding_box()
+    assert box and box["y"] + box["height"] <= 844, box  # on the first screen
+    shot(phone, "09-phone-start")
+    turn = ask(phone, "Hur länge gäller Haninges överenskommelse?")
+    opened = turn.locator(".sv-open").first
+    source_id = opened.evaluate("b => b.closest('.sv-source').id")
+    opened.click()
+    phone.wait_for_selector("#sv-viewer .sv-back")
+    wait_in_view(phone, "#sv-viewer mark.sv-passage")
+    shot(phone, "10-phone-viewer")
+    shutil.copyfile(SHOTS / "10-phone-viewer.png", REPO / "docs" / "screenshot-phone.png")
+    phone.click("#sv-viewer .sv-back")
+    wait_in_view(phone, f"#{source_id}")
+    phone.wait_for_function(
+        "(id) => document.activeElement.closest('.sv-source')?.id === id",
+        arg=source_id,
+        timeout=TIMEOUT_MS,
+    )
+    table_scrolls_sideways(phone)
+    shot(phone, "11-phone-documents")
+
+
+def test_wide_table_scrolls_sideways_on_a_laptop_screen(page: Any) -> None:
+    page.set_viewport_size({"width": 1366, "height": 900})
+    try:
+        page.get_by_role("tab", name="Dokument").click()
+        page.locator("#sv-docs-view").get_by_label("Alla dokument").check()  # not "Jämför"
+        choose(page, "sv-docs-kommun", "Alla kommuner")
+        page.wait_for_function(
+            "document.querySelector('#sv-docs-table').innerText.includes('Haninge')",
+            timeout=TIMEOUT_MS,
+        )
+        table_scrolls_sideways(page)
+    finally:
+        page.get_by_role("tab", name="Chatt").click()
+        page.set_viewport_size({"width": 1440, "height": 1000})

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from samverkan_qa.documents import Document
+from samverkan_qa.errors import InvalidInputError
 from samverkan_qa.index import _annotate
-from samverkan_qa.web_documents import export, table_for, table_html
+from samverkan_qa.web_documents import export, filter_error, table_for, table_html
 
 
 def _docs() -> list[Document]:
@@ -46,3 +49,11 @@ def test_export_writes_csv_and_markdown(tmp_path: Path) -> None:
     csv_path, md_path = export(table_for(_docs(), "Alla dokument"), tmp_path)
     assert Path(csv_path).read_text(encoding="utf-8").lstrip("\ufeff").startswith("doc_id,")
     assert "| doc_id |" in Path(md_path).read_text(encoding="utf-8")
+
+
+def test_bad_validity_filter_is_refused_in_swedish_and_escaped() -> None:
+    with pytest.raises(InvalidInputError):
+        table_for(_docs(), "Alla dokument", giltig="0000")
+    message = filter_error("<b>0000</b>")
+    assert "Skriv ett år (t.ex. 2024)" in message
+    assert "<b>" not in message and "&lt;b&gt;0000&lt;/b&gt;" in message

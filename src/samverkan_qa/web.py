@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from samverkan_qa import web_documents
+from samverkan_qa import web_conversation, web_documents
 from samverkan_qa.answers.assistant import Assistant
 from samverkan_qa.answers.compose import (
     ABSTAIN_TEXT,
@@ -79,6 +79,7 @@ EXAMPLES = (
     "Vilket telefonnummer har Peter Nylind?",
 )
 ALL = ""  # the dropdown value meaning "no filter"
+STORAGE_KEY = "samverkan-qa-samtal"  # localStorage key of the kept conversation
 
 
 # ---------------------------------------------------------------------------------------------
@@ -426,8 +427,11 @@ VIEWER_EMPTY = (
 )
 
 
-def viewer_html(doc: Document, start: int, end: int, spans: Sequence[tuple[int, int]]) -> str:
-    """The whole document, the passage [start, end) and answer sentences highlighted."""
+def viewer_html(
+    doc: Document, start: int, end: int, spans: Sequence[tuple[int, int]], back: str = ""
+) -> str:
+    """The whole document, the passage [start, end) and answer sentences highlighted; `back`
+    is the id of the source it was opened from (on a phone the viewer is far below it)."""
     n = len(doc.text)
     start, end = max(0, min(start, n)), max(0, min(end, n))
     marks = [(start, end, "sv-passage")] if start < end else []
@@ -436,12 +440,20 @@ def viewer_html(doc: Document, start: int, end: int, spans: Sequence[tuple[int, 
     meta = [document_kind(doc), document_date(doc), source_name(doc)]
     if page:
         meta.append(f"stycket på s. {page}")
+    back_button = (
+        f'<button type="button" class="sv-btn sv-back" data-action="back" '
+        f'data-target="{esc(back)}">← Tillbaka till svaret</button>'
+        if back
+        else ""
+    )
     return (
         f'<div class="sv-viewer" data-doc="{esc(doc.doc_id)}">'
-        f'<div class="sv-viewer-head"><div class="sv-viewer-title">'
+        f'<div class="sv-viewer-head">{back_button}<div class="sv-viewer-title" tabindex="-1">'
         f"{esc(document_title(doc))}</div>"
         f'<div class="sv-meta">{" · ".join(esc(m) for m in meta if m)}</div></div>'
-        f'<div class="sv-doc">{highlight(doc.text, marks)}</div></div>'
+        # The text scrolls in its box: focusable, so the keyboard can scroll it too.
+        f'<div class="sv-doc" tabindex="0" role="region" aria-label="Dokumenttext">'
+        f"{highlight(doc.text, marks)}</div></div>"
     )
 
 
@@ -467,13 +479,28 @@ class ChatState:
     history: list[str] = field(default_factory=list)
     turns: list[str] = field(default_factory=list)
     shown_from: int = 1  # number of the oldest reply still shown
+    records: list[dict[str, Any]] = field(default_factory=list)  # for the conversation exports
 
-    def add(self, html_turn: str) -> None:
+    def add(self, html_turn: str, record: dict[str, Any] | None = None) -> None:
         self.turns.append(html_turn)
-        # The whole chat is sent on every update: keep long sessions light.
+        self.records.append(record or {})
+        # The whole chat is sent on every update (and kept in the browser): keep it light.
         while len(self.turns) > MAX_TURNS:
             self.turns.pop(0)
+            self.records.pop(0)
             self.shown_from += 1
+        self.history = self.history[-MAX_TURNS:]
+
+    def saved(self) -> dict[str, Any]:
+        """What the browser keeps across reloads (web_conversation.restore reads it)."""
+        return web_conversation.saved_state(self.history, self.turns, self.records, self.shown_from)
+
+    @classmethod
+    def restored(cls, saved: Any) -> ChatState:
+        history, turns, records, shown_from = web_conversation.restore(saved)
+        if len(records) != len(turns):
+            records = [{}] * len(turns)
+        return cls(history, turns, shown_from, records)
 
 
 class Downloads:
@@ -490,6 +517,15 @@ class Downloads:
         # BOM so that Excel reads the Swedish letters as UTF-8.
         csv_path.write_text("\ufeff" + sources_csv(answer), encoding="utf-8")
         md_path.write_text(sources_markdown(answer), encoding="utf-8")
+        return str(csv_path), str(md_path)
+
+    def write_conversation(self, records: list[dict[str, Any]]) -> tuple[str, str]:
+        """The whole conversation as CSV and Markdown files."""
+        folder = Path(tempfile.mkdtemp(dir=self.folder))
+        csv_path, md_path = folder / "samtal.csv", folder / "samtal.md"
+        kept = [r for r in records if r]
+        csv_path.write_text("\ufeff" + web_conversation.conversation_csv(kept), encoding="utf-8")
+        md_path.write_text(web_conversation.conversation_markdown(kept), encoding="utf-8")
         return str(csv_path), str(md_path)
 
 
@@ -530,6 +566,23 @@ def _refused(gr: Any, message: str) -> Exception:
 # ---------------------------------------------------------------------------------------------
 
 CSS = """
+/* Phones: the question box comes first, above the chat, so it is on the first screen. */
+@media (max-width: 640px) {
+  #sv-ask-row { order: -1; }
+  #sv-chat { min-height: 0; }
+}
+/* Wide tables scroll sideways inside their box, the first column kept in view. */
+.sv-facts-scroll { overflow-x: auto; max-width: 100%; }
+.sv-facts-scroll table { border-collapse: collapse; }
+.sv-facts-scroll th, .sv-facts-scroll td { padding: 4px 8px; vertical-align: top;
+  border-bottom: 1px solid var(--border-color-primary); text-align: left; min-width: 9em; }
+.sv-facts-scroll th:first-child, .sv-facts-scroll td:first-child { position: sticky; left: 0;
+  z-index: 1; background: var(--background-fill-primary); }
+.sv-facts-head { font-size: 1.05em; margin: 12px 0 4px; }
+#sv-docs-table { min-width: 0; max-width: 100%; }
+.sv-back { margin-bottom: 6px; }
+.sv-visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; }
 #sv-chat { min-height: 420px; }
 .sv-empty { padding: 8px 4px; }
 .sv-examples { display: flex; flex-wrap: wrap; gap: 8px; margin-top: 6px; }
@@ -622,14 +675,27 @@ element.addEventListener("click", async (event) => {
     }
   } else if (action === "open") {
     trigger("click", {action: "open", doc: el.dataset.doc, start: Number(el.dataset.start),
-      end: Number(el.dataset.end), spans: el.dataset.spans || ""});
+      end: Number(el.dataset.end), spans: el.dataset.spans || "",
+      turn: Number(el.dataset.turn), source: Number(el.dataset.source)});
   } else if (action === "ask") {
     trigger("click", {action: "ask", question: el.dataset.question || ""});
   }
 });
+// One live region, outside the re-rendered HTML (a region replaced with its content is not
+// announced): screen readers read each new answer once it arrives.
+const live = document.createElement("div");
+live.id = "sv-live";
+live.className = "sv-visually-hidden";
+live.setAttribute("role", "status");
+live.setAttribute("aria-live", "polite");
+element.after(live);
 watch("value", () => {
   const turns = element.querySelectorAll(".sv-turn");
-  if (turns.length) turns[turns.length - 1].scrollIntoView({block: "start"});
+  if (!turns.length) { live.textContent = ""; return; }
+  const last = turns[turns.length - 1];
+  last.scrollIntoView({block: "start"});
+  const answer = last.querySelector(".sv-answer-text");
+  live.textContent = answer ? "Svar: " + answer.innerText : "";
 });
 """
 
@@ -637,6 +703,18 @@ VIEWER_JS = """
 watch("value", () => {
   const mark = element.querySelector("mark.sv-passage") || element.querySelector("mark");
   if (mark) mark.scrollIntoView({block: "center"});
+  const back = element.querySelector(".sv-back");
+  if (back) back.focus({preventScroll: true});  // the keyboard continues in the viewer
+});
+// "Tillbaka till svaret": back to the source the document was opened from, focus with it.
+element.addEventListener("click", (event) => {
+  const el = event.target.closest("[data-action='back']");
+  if (!el) return;
+  const source = document.getElementById(el.dataset.target || "");
+  if (!source) return;
+  source.scrollIntoView({block: "center"});
+  const open = source.querySelector(".sv-open");
+  if (open) open.focus({preventScroll: true});
 });
 """
 
@@ -663,7 +741,7 @@ class Handlers:
         try:
             question = LIMITS.check_question(question or "").strip()
             if not question:
-                return (gr.skip(),) * 5
+                return (gr.skip(),) * 6
             filters = make_filters(
                 check_text_arg(kommun, "kommun") or ALL,
                 check_text_arg(year, "year") or ALL,
@@ -674,14 +752,32 @@ class Handlers:
             raise _refused(gr, f"Kan inte söka: {exc}") from None
         turn = state.shown_from + len(state.turns)
         state.history.append(question)
-        state.add(turn_html(answer, turn, filters_label(filters, self.engine.documents)))
-        csv_path, md_path = self.downloads.write(answer, turn)
+        citations = {s.number: s.citation for s in answer.sources}
+        state.add(
+            turn_html(answer, turn, filters_label(filters, self.engine.documents)),
+            web_conversation.turn_record(answer, turn, citations),
+        )
+        csv_path, md_path = self.downloads.write_conversation(state.records)
         return (
             chat_html(state.turns, state.shown_from > 1),
             state,
             "",
             gr.update(value=csv_path, interactive=True),
             gr.update(value=md_path, interactive=True),
+            state.saved(),
+        )
+
+    def restore(self, saved: Any) -> tuple[Any, ...]:
+        """The conversation the browser kept, shown again after a reload."""
+        state = ChatState.restored(saved)
+        if not state.turns:
+            return chat_html([]), state, *(self.gr.update(interactive=False),) * 2
+        csv_path, md_path = self.downloads.write_conversation(state.records)
+        return (
+            chat_html(state.turns, state.shown_from > 1),
+            state,
+            self.gr.update(value=csv_path, interactive=True),
+            self.gr.update(value=md_path, interactive=True),
         )
 
     def open_document(self, data: dict[str, Any]) -> str:
@@ -690,7 +786,9 @@ class Handlers:
         if doc is None:
             return '<div class="sv-viewer-empty">Dokumentet finns inte i indexet.</div>'
         start, end = _int(data.get("start")), _int(data.get("end"))
-        return viewer_html(doc, start, end, parse_spans(str(data.get("spans", ""))))
+        turn, number = _int(data.get("turn")), _int(data.get("source"))
+        back = f"sv-src-{turn}-{number}" if turn > 0 and number > 0 else ""
+        return viewer_html(doc, start, end, parse_spans(str(data.get("spans", ""))), back)
 
     def on_chat_click(
         self, state: ChatState | None, k: Any, kommun: str, year: str, doc: str, evt: Any
@@ -701,15 +799,16 @@ class Handlers:
         data = getattr(evt, "_data", None)
         data = data if isinstance(data, dict) else {}
         if data.get("action") == "open":
-            return (skip(),) * 5 + (self.open_document(data),)
+            return (skip(),) * 6 + (self.open_document(data),)
         if data.get("action") == "ask":
             question = str(data.get("question", ""))
             return (*self.respond(question, state, k, kommun, year, doc), skip())
-        return (skip(),) * 6
+        return (skip(),) * 7
 
     def reset(self) -> tuple[Any, ...]:
+        """ "Ny konversation": an empty chat, and nothing kept in the browser."""
         off = self.gr.update(value=None, interactive=False)
-        return chat_html([]), self.new_state(), off, off, VIEWER_EMPTY
+        return chat_html([]), self.new_state(), off, off, VIEWER_EMPTY, None
 
     def api_search(
         self,
@@ -750,8 +849,10 @@ def build_app(engine: Engine, downloads: Downloads) -> Any:
     on = Handlers(engine, downloads)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         state = gr.State(on.new_state())
+        # The conversation kept in this browser's localStorage, so a reload keeps it.
+        saved = gr.BrowserState(None, storage_key=STORAGE_KEY)
         gr.Markdown(
-            f"## {TITLE}\nFrågor om samverkan mellan kommun, polis och räddningstjänst "
+            f"# {TITLE}\nFrågor om samverkan mellan kommun, polis och räddningstjänst "
             "i de indexerade dokumenten. Svaren är citat, aldrig egna formuleringar."
         )
         with gr.Tab("Chatt", elem_id="sv-tab-chat"), gr.Row(equal_height=False):
@@ -759,7 +860,7 @@ def build_app(engine: Engine, downloads: Downloads) -> Any:
                 chat, question, ask, csv_button, md_button, clear = _chat_column(gr)
             with gr.Column(scale=2):
                 kommun, year, doc, k = _filter_panel(gr, engine.choices)
-                gr.Markdown("### Dokumentvisare")
+                gr.Markdown("## Dokumentvisare")
                 viewer = gr.HTML(
                     VIEWER_EMPTY, elem_id="sv-viewer", js_on_load=VIEWER_JS, container=True
                 )
@@ -772,14 +873,15 @@ def build_app(engine: Engine, downloads: Downloads) -> Any:
             )
 
         inputs = [question, state, k, kommun, year, doc]
-        outputs = [chat, state, question, csv_button, md_button]
+        outputs = [chat, state, question, csv_button, md_button, saved]
         # The page's own events stay out of the API page; /search is the documented API.
         hidden: dict[str, Any] = {"api_visibility": "undocumented", "show_progress": "minimal"}
         question.submit(on.respond, inputs, outputs, **hidden)
         ask.click(on.respond, inputs, outputs, **hidden)
         chat.click(_with_event_data(gr, on.on_chat_click), inputs[1:], [*outputs, viewer],
                    **hidden)  # fmt: skip
-        clear.click(on.reset, None, [chat, state, csv_button, md_button, viewer], **hidden)
+        clear.click(on.reset, None, [chat, state, csv_button, md_button, viewer, saved], **hidden)
+        demo.load(on.restore, saved, [chat, state, csv_button, md_button], **hidden)
         gr.api(_typed_api(on), api_name=API_NAME)
     return demo
 
@@ -793,9 +895,10 @@ def _chat_column(gr: Any) -> tuple[Any, ...]:
         container=True,
         padding=True,
     )
-    with gr.Row():
+    with gr.Row(elem_id="sv-ask-row"):
         question = gr.Textbox(
             placeholder="Skriv en fråga, t.ex. Vilka fokusområden har Haninge?",
+            label="Fråga",  # the accessible name; the placeholder shows what to write
             show_label=False,
             scale=5,
             elem_id="sv-question",
@@ -804,10 +907,10 @@ def _chat_column(gr: Any) -> tuple[Any, ...]:
         ask = gr.Button("Fråga", variant="primary", scale=1, elem_id="sv-ask")
     with gr.Row():
         csv_button = gr.DownloadButton(
-            "Källor som CSV", interactive=False, size="sm", elem_id="sv-csv"
+            "Samtalet som CSV", interactive=False, size="sm", elem_id="sv-csv"
         )
         md_button = gr.DownloadButton(
-            "Källor som Markdown", interactive=False, size="sm", elem_id="sv-md"
+            "Samtalet som Markdown", interactive=False, size="sm", elem_id="sv-md"
         )
         clear = gr.Button("Ny konversation", size="sm", elem_id="sv-clear")
     return chat, question, ask, csv_button, md_button, clear
@@ -827,7 +930,10 @@ def _filter_panel(gr: Any, choices: FilterChoices) -> tuple[Any, ...]:
                 choices=choices.years, value=ALL, label="År", elem_id="sv-year", min_width=100
             )
         doc = gr.Dropdown(choices=choices.documents, value=ALL, label="Dokument", elem_id="sv-doc")
-        k = gr.Slider(1, 10, value=DEFAULT_K, step=1, label="Antal källor", elem_id="sv-k")
+        # No reset button: its label is English only.
+        k = gr.Slider(
+            1, 10, value=DEFAULT_K, step=1, label="Antal källor", elem_id="sv-k", buttons=[]
+        )
     return kommun, year, doc, k
 
 
@@ -901,11 +1007,57 @@ def _launch(demo: Any, host: str, port: int, downloads: Downloads) -> None:
         server_port=port,
         allowed_paths=[str(downloads.folder)],
         show_error=True,
-        footer_links=["api"],
+        # The footer's "Use via API" link stays English whatever the locale; the API is
+        # documented in the README (gradio_client), so the page shows no footer.
+        footer_links=[],
         ssr_mode=False,
         css=CSS,
-        theme=gr.themes.Soft(
-            font=["system-ui", "Segoe UI", "Roboto", "sans-serif"],
-            font_mono=["ui-monospace", "Consolas", "monospace"],
-        ),
+        head=HEAD,
+        theme=theme(gr),
+    )
+
+
+# Gradio picks its own UI language (status texts, "Använd via API", lang="…") from the
+# browser's; this app is Swedish whatever the browser says, so it reports Swedish before
+# gradio's scripts run.
+HEAD = """<script>
+(() => {
+  const sv = ["sv-SE", "sv"];
+  Object.defineProperty(navigator, "language", {get: () => sv[0]});
+  Object.defineProperty(navigator, "languages", {get: () => sv});
+  document.documentElement.lang = "sv";
+  // Gradio's dropdowns stay open when the keyboard moves focus on (Tab): close a dropdown's
+  // option list when focus leaves it, show it again when focus comes back.
+  const list = (input) => input instanceof HTMLInputElement &&
+    input.getAttribute("role") === "combobox" &&
+    document.getElementById(input.getAttribute("aria-controls") || "");
+  document.addEventListener("focusout", (event) => {
+    const options = list(event.target);
+    if (options && !options.contains(event.relatedTarget)) {
+      options.style.display = "none";
+      event.target.setAttribute("aria-expanded", "false");
+    }
+  });
+  document.addEventListener("focusin", (event) => {
+    const options = list(event.target);
+    if (options) options.style.display = "";
+  });
+})();
+</script>"""
+
+
+def theme(gr: Any) -> Any:
+    """The Soft theme with WCAG AA contrast (at least 4.5:1) for grey and label texts and the
+    primary button, which the theme's defaults miss (2.4:1, 3.6:1, 4.46:1)."""
+    return gr.themes.Soft(
+        font=["system-ui", "Segoe UI", "Roboto", "sans-serif"],
+        font_mono=["ui-monospace", "Consolas", "monospace"],
+    ).set(
+        body_text_color_subdued="#4b5563",
+        block_label_text_color="#3730a3",
+        block_title_text_color="#3730a3",
+        block_info_text_color="#4b5563",
+        button_primary_background_fill="#4f46e5",
+        button_primary_background_fill_hover="#4338ca",
+        checkbox_label_background_fill_selected="#4f46e5",
     )

@@ -46,9 +46,21 @@ def table_html(table: list[dict[str, Any]]) -> str:
     )
     head = "".join(f"<th>{esc(h)}</th>" for h in heads)
     sources = "".join(f"<li id='sv-fact-{n}'>{esc(note)}</li>" for n, note in enumerate(notes, 1))
+    # The table scrolls sideways in its own box (focusable, so the keyboard can scroll it).
     return (
-        f"<div class='sv-facts'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
-        f"</table><h4>Källor</h4><ol class='sv-fact-sources'>{sources}</ol></div>"
+        "<div class='sv-facts'><div class='sv-facts-scroll' tabindex='0' role='region' "
+        f"aria-label='Dokumenttabell'><table><thead><tr>{head}</tr></thead><tbody>{body}"
+        "</tbody></table></div><h2 class='sv-facts-head'>Källor</h2>"
+        f"<ol class='sv-fact-sources'>{sources}</ol></div>"
+    )
+
+
+def filter_error(giltig: str) -> str:
+    """The refusal of a bad filter, in Swedish (the only free-text filter is the year or
+    date; the dropdowns offer valid values only)."""
+    return (
+        f"<p class='sv-error' role='alert'>Filtret «{esc(giltig.strip())}» går inte att "
+        "använda. Skriv ett år (t.ex. 2024) eller ett datum (t.ex. 2024-05-01).</p>"
     )
 
 
@@ -99,8 +111,8 @@ def build_tab(
     def refresh(view_: str, kommun_: str, giltig_: str, typ_: str) -> tuple[str, str, str]:
         try:
             rows = table_for(documents, view_, kommun_, giltig_, typ_)
-        except InvalidInputError as exc:
-            return f"<p class='sv-error'>{esc(exc)}</p>", None, None  # type: ignore[return-value]
+        except InvalidInputError:
+            return filter_error(giltig_), None, None  # type: ignore[return-value]
         csv_path, md_path = export(rows, folder)
         return table_html(rows), csv_path, md_path
 
