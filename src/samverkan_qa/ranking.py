@@ -535,13 +535,16 @@ _LATIN_WORD_RE = re.compile(r"[^\W\d_]+")
 
 
 def is_english(question: str) -> bool:
-    """An English question: at least two English function words, a third of all words,
-    and no å/ä/ö (Swedish shares "i", "on", "by" ... but rarely that many)."""
+    """An English question: at least two English function words and a third of its words
+    (Swedish shares "i", "on", "by" ... but rarely that many). Words with å/ä/ö are left
+    out of the count, so a Swedish place name does not make "Who is … in Södertälje?"
+    Swedish, and a Swedish question has few words left to count as English."""
     words = _LATIN_WORD_RE.findall(question.lower())
-    if not words or any(c in question.lower() for c in "åäö"):
+    if not words:
         return False
     english = sum(w in _ENGLISH_WORDS for w in words)
-    return english >= 2 and english >= len(words) / 3
+    swedish = sum(any(c in w for c in "åäö") for w in words)
+    return english >= 2 and english >= (len(words) - swedish) / 3 and english > swedish
 
 
 # A capitalised word that does not open the question: a name (Haninge, Huges, Nylind, ...).

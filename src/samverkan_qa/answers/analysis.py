@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from samverkan_qa.metadata import AMBIGUOUS_MUNICIPALITIES, MUNICIPALITIES
+from samverkan_qa.ranking import is_english
 
 # Answer kinds, most specific first: the first whose cue matches is the question's kind.
 KINDS: tuple[str, ...] = (
@@ -206,7 +207,7 @@ def analyse(question: str, places: tuple[str, ...] = ()) -> Analysis:
         years=tuple(sorted({int(y) for y in _YEAR_RE.findall(question)})),
         party_kinds=tuple(k for k, cues in lex["party_kinds"].items() if _has_cue(folded, cues)),
         subject=subject,
-        english=is_english(words),
+        english=is_english(question),
         also=also[:1] if field_name else (),
         roles=tuple(r for r, cues in lex["roles"].items() if _has_cue(folded, cues)),
         sections=tuple(" ".join(m.split()) + " §" for m in _SECTION_RE.findall(question)),
@@ -244,15 +245,6 @@ def _aggregate_subject(folded: str, subjects: dict[str, tuple[str, ...]]) -> str
         if re.search(rf"\b(vilka|which|what|hur manga|how many)\s+({alternatives})\b", folded):
             return subject
     return ""
-
-
-def is_english(words: tuple[str, ...]) -> bool:
-    """At least two English function words and no Swedish letters' absence tells us much, so
-    count English cue words against the question's length."""
-    if not words:
-        return False
-    hits = sum(1 for w in words if w in lexicon()["english"])
-    return hits >= 2 and hits / len(words) >= 0.3
 
 
 @cache
