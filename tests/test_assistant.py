@@ -342,7 +342,7 @@ def test_a_named_paragraph_is_preferred(assistant: Assistant) -> None:
 
 
 def test_a_national_list_of_municipalities_is_not_a_local_agreement() -> None:
-    from samverkan_qa.answers.facts import is_local_agreement
+    from samverkan_qa.answers.across import is_local_agreement
     from samverkan_qa.documents import Document
     from samverkan_qa.metadata import extract_facts, facts_to_json
 

@@ -28,8 +28,9 @@ from samverkan_qa.answers.compose import (
     citation_line,
 )
 from samverkan_qa.answers.evidence import PERSON_RE, plain
-from samverkan_qa.answers.facts import FactAnswer, fact_answer
+from samverkan_qa.answers.facts import FactAnswer
 from samverkan_qa.answers.followup import Conversation, Rewrite, conversation_for
+from samverkan_qa.answers.lookup import fact_answer
 from samverkan_qa.answers.passages import QuoteConfig, passage_quotes
 from samverkan_qa.catalog import document_facts, municipalities
 from samverkan_qa.documents import Chunk, Document
