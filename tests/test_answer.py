@@ -27,7 +27,7 @@ from samverkan_qa.answers.followup import (
     genitive,
     places_named,
 )
-from samverkan_qa.catalog import document_title, municipalities, organisation
+from samverkan_qa.catalog import document_title, municipalities, organisation, rows
 from samverkan_qa.documents import Chunk, Document, PageSpan
 from samverkan_qa.metadata import extract_facts, facts_to_json
 from samverkan_qa.retrieval import Hit, SearchResult
@@ -251,6 +251,7 @@ def test_press_release_without_heading_gets_a_supplied_title() -> None:
     )
     release.metadata["title_from"] = "first_line"
     assert document_title(release) == "[Pressmeddelande från Huddinge kommun]"
+    assert rows([release], ())[0]["titel"] == "[Pressmeddelande från Huddinge kommun]"
     assert citation_line(make_hit(release, 1, [])).startswith(
         "[Pressmeddelande från Huddinge kommun], Huddinge kommun. "
     )

@@ -241,7 +241,7 @@ def rows(documents: list[Document], columns: tuple[tuple[str, str], ...]) -> lis
     return [
         {
             "doc_id": d.doc_id,
-            "titel": d.title,
+            "titel": document_title(d),
             "källa": d.source,
             **{head: cell(d, field) for head, field in columns},
         }
