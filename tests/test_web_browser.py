@@ -352,6 +352,8 @@ AXE_RUN = """async () => {
     return result.violations.filter(v => ["serious", "critical"].includes(v.impact))
         .map(v => `${v.id}: ${v.nodes.map(n => n.target.join(" ")).slice(0, 5).join(", ")}`);
 }"""
+FINISHED_TRANSITIONS_JS = """document.getAnimations().every(a => a.playState !== "running" ||
+    a.effect.getComputedTiming().iterations === Infinity)"""
 OPEN_LISTS_JS = "[...document.querySelectorAll('ul[role=listbox]')].filter(u => u.offsetParent)"
 # WCAG contrast ratio of an element's text colour on the background it is painted on.
 CONTRAST_JS = """(sel) => {
@@ -376,6 +378,8 @@ def axe_violations(page: Any) -> list[str]:
         pytest.fail(f"{AXE_JS} is missing: run `npm ci` (make test does)")
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE_JS))
+    # Gradio's progress overlays fade out after an update; contrast is judged once they are gone.
+    page.wait_for_function(FINISHED_TRANSITIONS_JS, timeout=TIMEOUT_MS)
     return list(page.evaluate(AXE_RUN))
 
 
