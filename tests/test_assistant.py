@@ -462,3 +462,12 @@ def test_who_is_asks_for_a_name() -> None:
 )
 def test_abstains_for_person_period_and_frequency(assistant: Assistant, question: str) -> None:
     assert assistant.ask(question).abstained
+
+
+def test_python_api_refuses_what_the_cli_refuses(assistant: Assistant) -> None:
+    with pytest.raises(InvalidInputError, match="must be text"):
+        assistant.ask(None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="max_question_chars"):
+        assistant.ask("Vad? " * 5000)
+    with pytest.raises(InvalidInputError, match="not valid UTF-8"):
+        assistant.ask("Vilka fokusområden har Kalix?", history=["bad \udcff"])

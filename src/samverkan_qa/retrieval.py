@@ -17,7 +17,7 @@ from samverkan_qa.errors import InvalidInputError
 from samverkan_qa.index import Index, context_title, indexed_text, load_index
 from samverkan_qa.metadata import Fact, FieldFilter, matches
 from samverkan_qa.ranking import AbstainThresholds
-from samverkan_qa.settings import Settings
+from samverkan_qa.settings import Settings, check_text
 
 log = logging.getLogger(__name__)
 
@@ -401,8 +401,9 @@ class Retriever:
         )
 
 
-def check_question(question: str) -> None:
-    if not isinstance(question, str) or not question.strip():
+def check_question(question: object, limit: int = Settings.max_question_chars) -> None:
+    """Usable question text (see settings.check_text), not empty: else a one-line refusal."""
+    if not check_text(question, "the question", limit).strip():
         raise InvalidInputError("the question is empty")
 
 

@@ -37,7 +37,7 @@ from samverkan_qa.documents import Chunk, Document
 from samverkan_qa.errors import InvalidInputError
 from samverkan_qa.metadata import FieldFilter, parse_filter
 from samverkan_qa.retrieval import Hit, RetrievalConfig, Retriever, check_k, check_question
-from samverkan_qa.settings import Settings
+from samverkan_qa.settings import Settings, check_text
 
 log = logging.getLogger(__name__)
 
@@ -283,13 +283,15 @@ def about_named(doc: Document, named: Sequence[str]) -> bool:
 
 
 def check_history(history: Any) -> list[str]:
+    """The earlier questions, oldest first: a list of usable question texts."""
     if isinstance(history, str) or not isinstance(history, Sequence):
         raise InvalidInputError("history must be a list of earlier questions (strings)")
     if not all(isinstance(h, str) for h in history):
         raise InvalidInputError("history must be a list of earlier questions (strings)")
     if len(history) > MAX_HISTORY:
         raise InvalidInputError(f"history has {len(history)} questions; at most {MAX_HISTORY}")
-    return [h for h in history if h.strip()]
+    limit = Settings.max_question_chars
+    return [h for h in history if check_text(h, "a history question", limit).strip()]
 
 
 def _numbered(hits: Sequence[Hit]) -> list[Source]:
