@@ -96,3 +96,12 @@ def test_listing_commands_do_not_import_torch(corpus_index: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_csv_export_neutralises_formula_cells() -> None:
+    from samverkan_qa.catalog import safe_cell, to_csv
+
+    assert safe_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert safe_cell("- punkt") == "- punkt" and safe_cell("-1+1") == "'-1+1"
+    table = [{"doc_id": "d", "titel": "@SUM(A1)", "källa": "+x"}]
+    assert "'@SUM(A1)" in to_csv(table) and "'+x" in to_csv(table)

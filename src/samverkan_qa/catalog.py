@@ -284,8 +284,18 @@ def to_csv(table: list[dict[str, Any]]) -> str:
     cells = [h for h in heads if isinstance(table[0][h], Cell)]
     writer.writerow(heads + [f"{h} (källa)" for h in cells])
     for row in table:
-        writer.writerow([_flat(row[h]) for h in heads] + [_quote_sources(row[h]) for h in cells])
+        values = [_flat(row[h]) for h in heads] + [_quote_sources(row[h]) for h in cells]
+        writer.writerow([safe_cell(v) for v in values])
     return out.getvalue()
+
+
+_CSV_FORMULA = re.compile(r"^(?:[=+@\t\r]|-(?!\s))")
+
+
+def safe_cell(value: Any) -> str:
+    """Text for a spreadsheet cell; a leading = + @ would run as a formula in Excel."""
+    text = "" if value is None else str(value)
+    return "'" + text if _CSV_FORMULA.match(text) else text
 
 
 def to_markdown(table: list[dict[str, Any]], *, with_sources: bool = True) -> str:

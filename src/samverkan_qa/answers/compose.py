@@ -22,6 +22,7 @@ from samverkan_qa.catalog import (
     document_kind,
     document_title,
     organisation,
+    safe_cell,
 )
 from samverkan_qa.documents import Document
 from samverkan_qa.retrieval import Hit
@@ -29,8 +30,6 @@ from samverkan_qa.retrieval import Hit
 log = logging.getLogger(__name__)
 
 ABSTAIN_TEXT = "Jag hittar inget stöd för det i dokumenten."
-
-_CSV_FORMULA = re.compile(r"^(?:[=+@\t\r]|-(?!\s))")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,12 +248,6 @@ CSV_COLUMNS = (
 )
 
 
-def _safe_cell(value: Any) -> str:
-    """Text for a spreadsheet cell; a leading = + @ would run as a formula in Excel."""
-    text = "" if value is None else str(value)
-    return "'" + text if _CSV_FORMULA.match(text) else text
-
-
 def source_row(source: Source) -> dict[str, str]:
     hit, doc = source.hit, source.hit.document
     sentences = " | ".join(_flat(doc.text[s:e]) for s, e in hit.spans)
@@ -274,7 +267,7 @@ def source_row(source: Source) -> dict[str, str]:
         "svarsmeningar": sentences,
         "stycke": _flat(hit.chunk.text),
     }
-    return {k: _safe_cell(v) for k, v in row.items()}
+    return {k: safe_cell(v) for k, v in row.items()}
 
 
 def sources_csv(answer: Answer) -> str:
