@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from samverkan_qa.answers.compose import Answer
+from samverkan_qa.catalog import safe_cell
 
 # Columns of the conversation CSV: one row per quoted range (or one per reply without quotes).
 CSV_COLUMNS = (
@@ -31,7 +32,6 @@ CSV_COLUMNS = (
     "start",
     "slut",
 )
-_CSV_FORMULA = re.compile(r"^(?:[=+@\t\r]|-(?!\s))")
 
 
 def turn_record(answer: Answer, turn: int, citations: dict[int, str]) -> dict[str, Any]:
@@ -98,12 +98,6 @@ def _clean_record(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _cell(value: Any) -> str:
-    """Text for a spreadsheet cell; a leading = + @ would run as a formula in Excel."""
-    text = "" if value is None else str(value)
-    return "'" + text if _CSV_FORMULA.match(text) else text
-
-
 def conversation_csv(records: list[dict[str, Any]]) -> str:
     """The whole conversation, a row per quote (question, answer, quote, source, page,
     offsets); a reply without quotes (nothing found) is one row without them."""
@@ -128,7 +122,7 @@ def conversation_csv(records: list[dict[str, Any]]) -> str:
                 "start": quote.get("start", ""),
                 "slut": quote.get("end", ""),
             }
-            writer.writerow({k: _cell(v) for k, v in row.items()})
+            writer.writerow({k: safe_cell(v) for k, v in row.items()})
     return out.getvalue()
 
 
