@@ -819,3 +819,27 @@ def test_many_bad_jsonl_lines_log_a_few_lines_and_a_count(
     assert [d.doc_id for d in docs] == ["bra"]
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 4 and messages[-1].endswith("48 more bad lines skipped")
+
+
+def test_a_killed_servers_export_folders_are_removed_by_the_next(tmp_path: Path) -> None:
+    import subprocess
+
+    from samverkan_qa.web import remove_stale_downloads
+
+    dead = subprocess.Popen(["true"])  # a pid that has exited
+    dead.wait()
+    stale = tmp_path / f"samverkan-qa-web-{dead.pid}-abc"
+    live = tmp_path / f"samverkan-qa-web-{os.getpid()}-def"
+    for folder in (stale, live):
+        (folder / "x").mkdir(parents=True)
+    assert remove_stale_downloads(tmp_path, "samverkan-qa-web-") == [stale]
+    assert live.exists() and not stale.exists()
+
+
+def test_eval_refuses_a_question_that_is_not_text(tmp_path: Path) -> None:
+    from samverkan_qa.evaluate import read_questions
+
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"id": "a", "question": null, "any_of": ["x"]}\n', encoding="utf-8")
+    with pytest.raises(InvalidInputError, match="line 1"):
+        read_questions(path)

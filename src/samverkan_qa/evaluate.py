@@ -42,7 +42,9 @@ def read_questions(path: Path) -> list[Question]:
             continue
         try:
             row = json.loads(line)
-            text = str(row["question"])
+            text = row["question"]
+            if not isinstance(text, str):
+                raise TypeError("question must be text")
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise InvalidInputError(f"{path} line {number}: not a question record ({exc})") from exc
         questions.append(

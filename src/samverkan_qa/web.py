@@ -503,11 +503,37 @@ class ChatState:
         return cls(history, turns, shown_from, records)
 
 
+def remove_stale_downloads(tmp: Path, prefix: str) -> list[Path]:
+    """Remove export folders left by servers that no longer run (killed, not stopped)."""
+    removed = []
+    for folder in tmp.glob(f"{prefix}*"):
+        pid = folder.name[len(prefix) :].split("-", 1)[0]
+        if not pid.isdigit() or _running(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
 class Downloads:
     """Files behind the two download buttons: one small folder for the server's lifetime."""
 
+    PREFIX = "samverkan-qa-web-"
+
     def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="samverkan-qa-web-"))
+        remove_stale_downloads(Path(tempfile.gettempdir()), self.PREFIX)
+        # The server's pid in the name: a later server can tell a killed one's leftovers.
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{self.PREFIX}{os.getpid()}-"))
         atexit.register(shutil.rmtree, self.folder, ignore_errors=True)
 
     def write(self, answer: Answer, turn: int) -> tuple[str, str]:
