@@ -13,12 +13,12 @@ Nothing here tunes anything: answers_dev.jsonl is held out.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from run import DataSet, _index_for, bench_parser
 
 from samverkan_qa.answers.assistant import Assistant
 from samverkan_qa.embedding import load_embedder
@@ -28,7 +28,7 @@ from samverkan_qa.evaluate import (
     read_answer_questions,
     score_answers,
 )
-from samverkan_qa.index import build_index, load_index
+from samverkan_qa.index import load_index
 from samverkan_qa.retrieval import RetrievalConfig, Retriever
 from samverkan_qa.settings import Settings
 
@@ -39,12 +39,8 @@ MODES = (("answers (default retrieval)", None), ("answers, BM25 only", "lexical"
 
 
 def index_for(name: str, sources: tuple[Path, ...], work: Path) -> Settings:
-    # The same folder naming as bench/run.py, so both scripts share one built index.
-    key = "-".join(f"{p.parent.name}-{p.stem}" for p in sources)
-    settings = Settings(corpus=sources, index_dir=work / key)
-    report = build_index(settings, load_embedder(settings))
-    print(f"[{name}] index: {report.chunks} chunks ({report.seconds:.1f} s)", file=sys.stderr)
-    return settings
+    # bench/run.py's index for the same sources: both scripts share one built index.
+    return _index_for(DataSet(name, sources, Path()), work, Settings())
 
 
 def top_sentence(retriever: Retriever, question: str) -> tuple[str, bool]:
@@ -101,11 +97,7 @@ def _row(name: str, label: str, report) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
-    parser.add_argument(
-        "--work", type=Path, default=Path(tempfile.gettempdir()) / "samverkan-bench"
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--corpus-only", action="store_true", help="skip the distractors")
     parser.add_argument("--no-readme", action="store_true", help="leave README.md as it is")
     args = parser.parse_args()

@@ -17,15 +17,12 @@ abstentions, then to the earlier grid point. Exits 1 when the shipped defaults d
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict
-from pathlib import Path
 
-from run import ROOT, DataSet, _index_for, _questions, training_set
+from run import ROOT, DataSet, _index_for, _questions, bench_parser, training_set
 
 from samverkan_qa.embedding import load_embedder
 from samverkan_qa.index import load_index
@@ -64,11 +61,7 @@ def rate(evidence_list: list, t: AbstainThresholds) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
-    parser.add_argument(
-        "--work", type=Path, default=Path(tempfile.gettempdir()) / "samverkan-bench"
-    )
+    parser = bench_parser(__doc__)
     args = parser.parse_args()
     train = training_set(args.shared)
     questions = _questions(train)

@@ -196,12 +196,18 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options every bench script takes: where shared/ is and where indexes are kept."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument(
         "--work", type=Path, default=Path(tempfile.gettempdir()) / "samverkan-bench"
     )
+    return parser
+
+
+def main() -> int:
+    parser = bench_parser(__doc__)
     parser.add_argument("--only", help="comma-separated data set names")
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument("--no-readme", action="store_true", help="leave README.md as it is")

@@ -17,15 +17,13 @@ exactly).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from run import ROOT, _index_for, training_set
+from run import ROOT, _index_for, bench_parser, training_set
 
 from samverkan_qa.embedding import load_embedder
 from samverkan_qa.index import load_index
@@ -164,11 +162,7 @@ def check(path: Path, ranker: LearnedRanker) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
-    parser.add_argument(
-        "--work", type=Path, default=Path(tempfile.gettempdir()) / "samverkan-bench"
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--out", type=Path, default=WEIGHTS)
     parser.add_argument("--check", action="store_true", help="verify the shipped file instead")
     args = parser.parse_args()

@@ -10,15 +10,12 @@ deterministic. Exits 1 when the shipped RetrievalConfig defaults differ from the
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import sys
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from run import ROOT, _index_for, _questions, training_set
+from run import _index_for, _questions, bench_parser, training_set
 
 from samverkan_qa.embedding import load_embedder
 from samverkan_qa.index import load_index
@@ -64,11 +61,7 @@ def mrr(data: list[tuple[dict, dict, set[int]]], **params: Any) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
-    parser.add_argument(
-        "--work", type=Path, default=Path(tempfile.gettempdir()) / "samverkan-bench"
-    )
+    parser = bench_parser(__doc__)
     args = parser.parse_args()
     ds = training_set(args.shared)
     settings = _index_for(ds, args.work, Settings())
