@@ -471,3 +471,8 @@ def test_python_api_refuses_what_the_cli_refuses(assistant: Assistant) -> None:
         assistant.ask("Vad? " * 5000)
     with pytest.raises(InvalidInputError, match="not valid UTF-8"):
         assistant.ask("Vilka fokusområden har Kalix?", history=["bad \udcff"])
+
+
+def test_when_was_it_signed_as_a_follow_up(assistant: Assistant) -> None:
+    answer = assistant.ask("När skrevs den under?", history=["Vilka fokusområden har Kalix?"])
+    assert "3 mars 2023" in answer.text
