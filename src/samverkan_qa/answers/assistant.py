@@ -12,7 +12,6 @@ sentences that hold it, else abstain ("Jag hittar inget stöd för det i dokumen
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -39,8 +38,6 @@ from samverkan_qa.metadata import FieldFilter, parse_filter
 from samverkan_qa.retrieval import Hit, RetrievalConfig, Retriever, check_k, check_question
 from samverkan_qa.settings import Settings, check_text
 
-log = logging.getLogger(__name__)
-
 DEFAULT_K = 5
 MAX_HISTORY = 50
 _PERSON_PRONOUN_RE = re.compile(r"\b(han|hon|hen|honom|henne|he|she|him|her)\b", re.I)
@@ -54,7 +51,7 @@ class AskConfig:
 
 
 class Assistant:
-    """Answers questions from one index; the model and index load on first use."""
+    """Answers questions from one index (read when opened; the model loads on first use)."""
 
     def __init__(self, retriever: Retriever, config: AskConfig | None = None) -> None:
         self.retriever = retriever
