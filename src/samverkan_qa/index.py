@@ -4,7 +4,7 @@ Files in the index folder, all plain (no pickle):
   manifest.json     format version, model identity, chunking, every document's content hash
   documents.jsonl   the clean documents with their metadata
   chunks.jsonl      passages with offsets into their document's clean text
-  vectors.npy       one normalised embedding per chunk, same order
+  vectors.npy       one normalised embedding per chunk, same order (read memory-mapped)
   dense.faiss       FAISS inner-product index over vectors.npy
   lexical/          the Swedish BM25 index
 """
@@ -215,7 +215,9 @@ def _read_snapshot(folder: Path, search: bool) -> Index:
         files = "chunks.jsonl"
         chunks = [Chunk.from_dict(c) for c in _read_jsonl(folder / "chunks.jsonl")]
         files = "vectors.npy"
-        vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+        # Memory-mapped, read-only: FAISS holds the one copy in memory, cosines read rows
+        # from here. A rebuild writes a new file and swaps the folder, never this file.
+        vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
     except FileNotFoundError as exc:
         raise damaged(folder, f"{files} is missing") from exc
     except RecursionError:

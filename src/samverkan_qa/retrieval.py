@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "lexical")
 FUSIONS = ("learned", "convex", "rrf")
 MAX_K = 100
+ALLOWED_CACHE = 32  # filter sets whose rows a retriever remembers
 
 
 @dataclass(frozen=True)
@@ -127,12 +128,35 @@ class Retriever:
         """Parsed once per loaded index: every filtered search reads them all."""
         return {d: document_facts(doc) for d, doc in self.index.documents.items()}
 
+    @cached_property
+    def _doc_rows(self) -> dict[str, np.ndarray]:
+        """Document id -> its chunks' rows (ascending), built once per loaded index."""
+        rows: dict[str, list[int]] = {}
+        for row, chunk in enumerate(self.index.chunks):
+            rows.setdefault(chunk.doc_id, []).append(row)
+        return {d: np.array(r, "int64") for d, r in rows.items()}
+
+    @cached_property
+    def _allowed_cache(self) -> dict[frozenset[FieldFilter], np.ndarray]:
+        return {}
+
     def allowed_rows(self, filters: list[FieldFilter]) -> np.ndarray | None:
-        """Row numbers of chunks whose document passes every filter (None: no filter)."""
+        """Row numbers (ascending, read-only) of chunks whose document passes every filter
+        (None: no filter). Computed once per set of filters: the index never changes."""
         if not filters:
             return None
-        keep = {d for d, facts in self._facts.items() if matches(facts, filters, doc_id=d)}
-        return np.array([i for i, c in enumerate(self.index.chunks) if c.doc_id in keep], "int64")
+        key = frozenset(filters)
+        cached = self._allowed_cache.get(key)
+        if cached is not None:
+            return cached
+        keep = [d for d, facts in self._facts.items() if matches(facts, filters, doc_id=d)]
+        parts = [self._doc_rows[d] for d in keep if d in self._doc_rows]
+        rows = np.sort(np.concatenate(parts)) if parts else np.zeros(0, "int64")
+        rows.setflags(write=False)
+        if len(self._allowed_cache) >= ALLOWED_CACHE:
+            self._allowed_cache.pop(next(iter(self._allowed_cache), key), None)
+        self._allowed_cache[key] = rows
+        return rows
 
     def search(
         self, question: str, k: int = 5, filters: list[FieldFilter] | None = None
@@ -300,12 +324,19 @@ class Retriever:
 
     @staticmethod
     def _top_lexical(scores: np.ndarray, n: int, allowed: np.ndarray | None) -> list[int]:
-        if allowed is not None:
-            masked = np.zeros_like(scores)
-            masked[allowed] = scores[allowed]
-            scores = masked
-        top = np.argsort(-scores, kind="stable")[:n]
-        return [int(r) for r in top if scores[r] > 0]
+        """The n best rows with a positive score (among `allowed`, ascending rows), best
+        first, ties by row: a partition, then a sort of the n (and any tied at the n-th)."""
+        sub = scores if allowed is None else scores[allowed]
+        positive = np.flatnonzero(sub > 0)
+        if n <= 0 or positive.size == 0:
+            return []
+        if positive.size > n:
+            values = sub[positive]
+            nth = np.partition(values, positive.size - n)[positive.size - n]
+            positive = positive[values >= nth]
+        top = positive[np.lexsort((positive, -sub[positive]))[:n]]
+        rows = top if allowed is None else allowed[top]
+        return [int(r) for r in rows]
 
     def _fuse(self, dense: dict[int, float], lexical: dict[int, float]) -> list[Any]:
         from samverkan_qa.ranking import fuse
