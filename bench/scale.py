@@ -211,6 +211,7 @@ def _legacy(retriever: Any) -> None:
     retriever.allowed_rows = allowed_rows
     retriever._top_lexical = top_lexical
     retriever.index.vectors = np.array(retriever.index.vectors)
+    retriever.__dict__["_vectors"] = retriever.index.vectors  # cosines from the copy
 
 
 def measure(folder: Path, n_questions: int, legacy: bool) -> dict[str, float]:

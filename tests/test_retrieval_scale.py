@@ -111,3 +111,11 @@ def test_vectors_are_read_once_memory_mapped(index_dir: Path) -> None:
     assert not index.vectors.flags.writeable
     for row in range(len(index.chunks)):
         np.testing.assert_array_equal(index.faiss.reconstruct(row), index.vectors[row])
+
+
+def test_cosines_read_the_faiss_copy(index_dir: Path) -> None:
+    index = load_index(index_dir)
+    retriever = Retriever(index, FakeEmbedder())
+    assert not isinstance(retriever._vectors, np.memmap)
+    np.testing.assert_array_equal(retriever._vectors, index.vectors)
+    assert retriever._vectors.shape == index.vectors.shape

@@ -318,8 +318,22 @@ class Retriever:
         _, rows = self.index.faiss.search(vector[None, :], n, params=params)
         return [int(r) for r in rows[0] if r >= 0]
 
+    @cached_property
+    def _vectors(self) -> np.ndarray:
+        """The chunk vectors as the flat FAISS index holds them (a view, not a copy), so a
+        search never pages in vectors.npy; else the memory-mapped vectors.npy."""
+        dense = self.index.faiss
+        if not hasattr(dense, "get_xb") or not 0 < dense.ntotal == len(self.index.vectors):
+            return self.index.vectors
+        import faiss
+
+        flat = faiss.rev_swig_ptr(dense.get_xb(), dense.ntotal * dense.d)
+        view = flat.reshape(dense.ntotal, dense.d)
+        view.setflags(write=False)
+        return view
+
     def _cosines(self, vector: np.ndarray, rows: list[int]) -> dict[int, float]:
-        scores = self.index.vectors[rows] @ vector
+        scores = self._vectors[rows] @ vector
         return {r: float(s) for r, s in zip(rows, scores, strict=True)}
 
     @staticmethod
