@@ -170,3 +170,20 @@ def use_fake_embedder(monkeypatch: pytest.MonkeyPatch, fake_embedder: FakeEmbedd
     monkeypatch.setattr(embedding, "load_embedder", lambda settings: fake_embedder)
     monkeypatch.setattr(retrieval, "load_embedder", lambda settings: fake_embedder)
     return fake_embedder
+
+
+def retriever_over(tmp_path: Path, docs: dict[str, str], config: object = None) -> object:
+    """A Retriever over `docs` (file name -> text), indexed with the fake embedder."""
+    from samverkan_qa.index import build_index, load_index
+    from samverkan_qa.retrieval import Retriever
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for name, text in docs.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = Settings(
+        corpus=(corpus,), index_dir=tmp_path / "ix", chunk_tokens=40, chunk_overlap=0
+    )
+    embedder = FakeEmbedder()
+    build_index(settings, embedder)
+    return Retriever(load_index(settings.index_dir), embedder, config)  # type: ignore[arg-type]

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FakeEmbedder
+from conftest import retriever_over
 
-from samverkan_qa.index import build_index, load_index
 from samverkan_qa.learned import (
     FEATURES,
     RANKER_VERSION,
@@ -23,8 +22,7 @@ from samverkan_qa.learned import (
 )
 from samverkan_qa.lexical import SwedishAnalyzer
 from samverkan_qa.ranking import question_names, question_words
-from samverkan_qa.retrieval import RetrievalConfig, Retriever
-from samverkan_qa.settings import Settings
+from samverkan_qa.retrieval import RetrievalConfig
 
 TEXTS = {
     "title": "Överenskommelse om samverkan i Älvby",
@@ -152,17 +150,7 @@ DOCS = {
 
 
 def test_retriever_ranks_with_the_learned_model(tmp_path: Path) -> None:
-    corpus = tmp_path / "c"
-    corpus.mkdir()
-    for name, text in DOCS.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    settings = Settings(
-        corpus=(corpus,), index_dir=tmp_path / "ix", chunk_tokens=40, chunk_overlap=0
-    )
-    embedder = FakeEmbedder()
-    build_index(settings, embedder)
-    index = load_index(settings.index_dir)
-    learned = Retriever(index, embedder, RetrievalConfig(fusion="learned"))
+    learned = retriever_over(tmp_path, DOCS, RetrievalConfig(fusion="learned"))
     result = learned.search("Vilka fokusområden har Älvby?", 2)
     assert result.hits[0].doc_id == "alvby"
     assert 0.0 < result.hits[0].score < 1.0  # a probability, comparable across hits
@@ -189,16 +177,7 @@ def test_english_questions_are_recognised(question: str, english: bool) -> None:
 
 
 def test_english_question_is_not_abstained_for_its_words(tmp_path: Path) -> None:
-    corpus = tmp_path / "c"
-    corpus.mkdir()
-    for name, text in DOCS.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    settings = Settings(
-        corpus=(corpus,), index_dir=tmp_path / "ix", chunk_tokens=40, chunk_overlap=0
-    )
-    embedder = FakeEmbedder()
-    build_index(settings, embedder)
-    retriever = Retriever(load_index(settings.index_dir), embedder)
+    retriever = retriever_over(tmp_path, DOCS)
     # no Swedish word of the question is in the documents, and the fake cosine is low:
     # a Swedish question like that abstains, the English one is answered by meaning
     assert retriever.search("Vilken färg har bussarna?", 2).abstained

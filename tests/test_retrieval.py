@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, retriever_over
 
 from samverkan_qa.errors import InvalidInputError
 from samverkan_qa.index import build_index, load_index
@@ -26,16 +26,7 @@ DOCS = {
 
 @pytest.fixture
 def retriever(tmp_path: Path) -> Retriever:
-    corpus = tmp_path / "c"
-    corpus.mkdir()
-    for name, text in DOCS.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    settings = Settings(
-        corpus=(corpus,), index_dir=tmp_path / "ix", chunk_tokens=40, chunk_overlap=0
-    )
-    embedder = FakeEmbedder()
-    build_index(settings, embedder)
-    return Retriever(load_index(settings.index_dir), embedder)
+    return retriever_over(tmp_path, DOCS)
 
 
 # Twelve Tyresö documents that match "Tyresö överenskommelse" better than the one Vaxholm
