@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from samverkan_qa.answers.analysis import Analysis, fold, without_frame_words
@@ -212,8 +213,15 @@ def _general(doc: Document, analysis: Analysis) -> bool:
     (it applies to every municipality) or names that municipality itself."""
     if document_kind(doc) == "lag":
         return True
-    text = fold(doc.text)
+    text = _folded(doc.text)
     return any(fold(m) in text for m in analysis.municipalities)
+
+
+@lru_cache(maxsize=32)
+def _folded(text: str) -> str:
+    # Folding is a Python loop per character; the same top documents come back question
+    # after question, so fold each once rather than on every answer.
+    return fold(text)
 
 
 def _previous_line_start(text: str, start: int) -> int:
