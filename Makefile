@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 	[ -x $(PY) ] || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[web,dev]'
+	$(PY) -m pip install -q -e '.[web,postgres,dev]'
 	touch $(STAMP)
 
 # Builds the index if it is missing; re-embeds only new or changed documents otherwise.

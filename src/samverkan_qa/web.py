@@ -50,10 +50,10 @@ from samverkan_qa.catalog import (
 from samverkan_qa.documents import Document
 from samverkan_qa.embedding import Embedder, load_embedder
 from samverkan_qa.errors import InvalidInputError, ServerError
-from samverkan_qa.index import load_index
 from samverkan_qa.metadata import FieldFilter, parse_filter, stated_years
 from samverkan_qa.retrieval import MAX_K, RetrievalConfig, Retriever
 from samverkan_qa.settings import Settings, check_text
+from samverkan_qa.store import location, open_index
 
 log = logging.getLogger(__name__)
 # The input limits the handlers enforce (question length): the defaults of Settings.
@@ -135,7 +135,7 @@ class Engine:
 
     @classmethod
     def open(cls, settings: Settings, config: RetrievalConfig | None = None) -> Engine:
-        index = load_index(settings.index_dir)
+        index = open_index(settings)
         retriever = Retriever(index, LockedEmbedder(load_embedder(settings)), config)
         engine = cls(Assistant(retriever), filter_choices(index.documents.values()))
         engine.warm_up()
@@ -1005,7 +1005,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
     downloads = Downloads()
     demo = build_app(engine, downloads)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
-    log.info("serving %s on http://%s:%d", settings.index_dir, host, port)
+    log.info("serving %s on http://%s:%d", location(settings), host, port)
     try:
         _launch(demo, host, port, downloads)
     except OSError as exc:
