@@ -54,6 +54,7 @@ bench: install
 	$(PY) bench/train_ranker.py --check
 	$(PY) bench/run.py
 	$(PY) bench/answers.py
+	$(PY) bench/stores.py
 
 lint: install
 	$(PY) -m ruff check src tests app.py bench
