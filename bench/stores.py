@@ -41,7 +41,7 @@ SQL_CANDIDATES = 50
 def copy_to_database(folder: Path, url: str) -> float:
     """The synthetic file index, as one index run would write it into the database."""
     from samverkan_qa.index import BuildPlan, BuildReport, load_index
-    from samverkan_qa.store import postgres
+    from samverkan_qa.stores import postgres
 
     started = time.perf_counter()
     index = load_index(folder, search=False)
@@ -80,7 +80,7 @@ def measure(store: str, n_questions: int) -> dict[str, float]:
     from samverkan_qa.metadata import FieldFilter
     from samverkan_qa.retrieval import RetrievalConfig, Retriever
     from samverkan_qa.settings import Settings
-    from samverkan_qa.store import open_index
+    from samverkan_qa.stores import open_index
 
     settings = Settings(store=store) if "://" in store else Settings(index_dir=Path(store))
     base = scale.rss_mb()
@@ -122,7 +122,7 @@ def _timed(name: str, calls: list[Any]) -> dict[str, float]:
 
 def _sql_figures(url: str, qs: list[str]) -> dict[str, float]:
     """Searches in SQL: pgvector's HNSW (and an exact scan) and the Swedish tsvector."""
-    from samverkan_qa.store.postgres import connect
+    from samverkan_qa.stores.postgres import connect
 
     vectors = [scale._Stub().embed_queries([q])[0] for q in qs]
     nearest = "SELECT doc_id, position FROM sqa_chunks ORDER BY embedding <#> %s::vector LIMIT %s"
@@ -168,8 +168,8 @@ def quality(url: str, question_file: Path) -> dict[str, float]:
     from samverkan_qa.evaluate import read_questions, score
     from samverkan_qa.retrieval import Hit, RetrievalConfig, Retriever
     from samverkan_qa.settings import Settings
-    from samverkan_qa.store import open_index
-    from samverkan_qa.store.postgres import connect
+    from samverkan_qa.stores import open_index
+    from samverkan_qa.stores.postgres import connect
 
     questions = read_questions(question_file)
     index = open_index(Settings(store=url))
@@ -204,7 +204,7 @@ def parity(index_dir: Path, url: str, question_file: Path, split: str) -> dict[s
     from samverkan_qa.evaluate import read_questions, score
     from samverkan_qa.retrieval import RetrievalConfig, Retriever
     from samverkan_qa.settings import Settings
-    from samverkan_qa.store import open_index
+    from samverkan_qa.stores import open_index
 
     copy_to_database(index_dir, url)
     questions = [q for q in read_questions(question_file) if split in q.qid]
@@ -249,7 +249,7 @@ def table(rows: list[tuple[int, str, dict[str, float]]]) -> str:
 
 
 def _server(work: Path) -> Any:
-    from samverkan_qa.store.server import LocalServer
+    from samverkan_qa.stores.server import LocalServer
 
     folder = Path(tempfile.mkdtemp(prefix="pg-", dir=work))
     return LocalServer.start(folder, throwaway=False)

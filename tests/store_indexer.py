@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from conftest import FakeEmbedder  # noqa: E402
 
 from samverkan_qa.settings import Settings  # noqa: E402
-from samverkan_qa.store import build, postgres  # noqa: E402
+from samverkan_qa.stores import build, postgres  # noqa: E402
 
 
 def pause(gate: Path, name: str) -> None:

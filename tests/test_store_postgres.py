@@ -15,9 +15,9 @@ from samverkan_qa.cli import main
 from samverkan_qa.metadata import parse_filter
 from samverkan_qa.retrieval import RetrievalConfig, Retriever
 from samverkan_qa.settings import Settings
-from samverkan_qa.store import build, open_documents, open_index
-from samverkan_qa.store.postgres import generation
-from samverkan_qa.store.server import _free_port
+from samverkan_qa.stores import build, open_documents, open_index
+from samverkan_qa.stores.postgres import generation
+from samverkan_qa.stores.server import _free_port
 
 QUESTIONS = [
     "Vilka fokusområden har Älvby?",

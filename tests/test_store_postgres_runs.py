@@ -20,8 +20,8 @@ from conftest import FakeEmbedder
 
 from samverkan_qa.retrieval import Retriever
 from samverkan_qa.settings import Settings
-from samverkan_qa.store import build, open_index
-from samverkan_qa.store.postgres import generation
+from samverkan_qa.stores import build, open_index
+from samverkan_qa.stores.postgres import generation
 
 INDEXER = Path(__file__).with_name("store_indexer.py")
 SRC = Path(__file__).resolve().parents[1] / "src"

@@ -21,7 +21,7 @@ from test_store_postgres_runs import finish, start, wait_until
 from webserver import HOST, OUTPUT, Server, _env, _wait_until_up, free_port
 
 from samverkan_qa.settings import Settings
-from samverkan_qa.store import build
+from samverkan_qa.stores import build
 
 LAUNCHER = Path(__file__).with_name("store_server.py")
 SRC = Path(__file__).resolve().parents[1] / "src"

@@ -64,7 +64,7 @@ def _emit(obj: Any) -> None:
 
 def cmd_index(args: argparse.Namespace) -> int:
     from samverkan_qa.embedding import load_embedder
-    from samverkan_qa.store import build, location
+    from samverkan_qa.stores import build, location
 
     sources = [Path(s) for s in args.sources] or [Path("corpus")]
     settings = _settings(
@@ -322,7 +322,7 @@ def _print_answer(answer: Any) -> None:
 
 def _documents(args: argparse.Namespace) -> list[Any]:
     from samverkan_qa.catalog import select
-    from samverkan_qa.store import open_documents
+    from samverkan_qa.stores import open_documents
 
     return select(open_documents(_settings(args)), _filters(args))
 

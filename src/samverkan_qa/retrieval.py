@@ -121,7 +121,7 @@ class Retriever:
 
     @classmethod
     def open(cls, settings: Settings, config: RetrievalConfig | None = None) -> Retriever:
-        from samverkan_qa.store import open_index
+        from samverkan_qa.stores import open_index
 
         return cls(open_index(settings), load_embedder(settings), config)
 

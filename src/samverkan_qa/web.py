@@ -53,7 +53,7 @@ from samverkan_qa.errors import InvalidInputError, ServerError
 from samverkan_qa.metadata import FieldFilter, parse_filter, stated_years
 from samverkan_qa.retrieval import MAX_K, RetrievalConfig, Retriever
 from samverkan_qa.settings import Settings, check_text
-from samverkan_qa.store import location, open_index
+from samverkan_qa.stores import location, open_index
 
 log = logging.getLogger(__name__)
 # The input limits the handlers enforce (question length): the defaults of Settings.

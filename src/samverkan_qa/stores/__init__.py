@@ -22,7 +22,7 @@ def location(settings: Settings) -> str:
     """The store as a user may read it in a message (never a password)."""
     if settings.store is None:
         return str(settings.index_dir)
-    from samverkan_qa.store.postgres import describe
+    from samverkan_qa.stores.postgres import describe
 
     return describe(settings.store)
 
@@ -33,7 +33,7 @@ def open_index(settings: Settings, *, search: bool = True) -> Index:
         from samverkan_qa.index import load_index
 
         return load_index(settings.index_dir, search=search)
-    from samverkan_qa.store.postgres import load_index as load_from_database
+    from samverkan_qa.stores.postgres import load_index as load_from_database
 
     return load_from_database(settings.store, search=search)
 
@@ -55,6 +55,6 @@ def build(
         from samverkan_qa.index import build_index
 
         return build_index(settings, embedder, sources=sources, progress=progress)
-    from samverkan_qa.store.postgres import build_index as build_in_database
+    from samverkan_qa.stores.postgres import build_index as build_in_database
 
     return build_in_database(settings, embedder, sources=sources, progress=progress)
