@@ -509,14 +509,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[common], help="start the web chat")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     p.add_argument("--port", type=_port, default=7860, help="port (default: 7860)")
+    p.add_argument(
+        "--allow-upload",
+        action="store_true",
+        help="let the page add documents to the index (off by default)",
+    )
+    p.add_argument(
+        "--upload-token",
+        help="token the page asks for before adding documents; needed unless --host is "
+        "127.0.0.1 (default: $SAMVERKAN_QA_UPLOAD_TOKEN)",
+    )
     p.set_defaults(func=cmd_serve)
     return parser
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
     from samverkan_qa.web import serve
 
-    serve(_settings(args), host=args.host, port=args.port)
+    token = args.upload_token or os.environ.get("SAMVERKAN_QA_UPLOAD_TOKEN")
+    serve(_settings(args), host=args.host, port=args.port, allow_upload=args.allow_upload,
+          upload_token=token)  # fmt: skip
     return 0
 
 

@@ -47,3 +47,8 @@ class IndexBusyError(SamverkanError):
 
 class StoreError(SamverkanError):
     """A database store cannot be used: unreachable, refused the login, or lacks pgvector."""
+
+
+class UploadRefusedError(InvalidInputError):
+    """Documents sent from the web page were refused: uploading is off, the token is wrong,
+    or the request is over a size limit."""

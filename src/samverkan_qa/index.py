@@ -7,6 +7,7 @@ Files in the index folder, all plain (no pickle):
   vectors.npy       one normalised embedding per chunk, same order (read memory-mapped)
   dense.faiss       FAISS inner-product index over vectors.npy
   lexical/          the Swedish BM25 index
+  uploads/          documents added from the web page (kept across builds, indexed by each)
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ FORMAT_VERSION = 1
 # Bump when cleaning or metadata extraction changes what a document's stored form is.
 PIPELINE_VERSION = 3
 MANIFEST = "manifest.json"
+UPLOADS = "uploads"
 
 Progress = Callable[[int, int], None]
 
@@ -306,14 +308,85 @@ def build_index(
 ) -> BuildReport:
     """Index the sources into settings.index_dir, re-embedding only new or changed documents.
 
-    One build per index folder at a time: a second one raises IndexBusyError at once."""
+    One build per index folder at a time: a second one raises IndexBusyError at once.
+    Documents added from the web page (the index folder's uploads/) are indexed too."""
     with index_lock(settings.index_dir):
-        return _build_index(settings, embedder, sources, progress)
+        return _build_index(settings, embedder, _with_uploads(settings, sources), progress)
+
+
+def _with_uploads(settings: Settings, sources: list[Path] | None) -> list[Path]:
+    """The sources and the index's uploads/ folder: a rebuild never drops added documents."""
+    chosen = list(sources or settings.corpus)
+    uploads = settings.index_dir / UPLOADS
+    if uploads.is_dir() and all(p.resolve() != uploads.resolve() for p in chosen):
+        chosen.append(uploads)
+    return chosen
+
+
+def add_documents(
+    settings: Settings,
+    embedder: Embedder,
+    files: list[tuple[Path, str]],
+    progress: Progress | None = None,
+) -> tuple[BuildReport, list[Path]]:
+    """Store `files` ((file, safe name) pairs) in the index folder's uploads/ and index them
+    beside every document the index holds, in one incremental build under the index lock.
+
+    The names are made unique (a number added) so that no document is replaced. Returns the
+    build report and where each file was stored; a file that was skipped is removed again,
+    and so is every stored file when the build fails (the previous index stays)."""
+    with index_lock(settings.index_dir):
+        manifest = read_manifest(settings.index_dir)
+        chunking = manifest.get("chunking", {})
+        # The index's own chunking, not the defaults: the build must reuse its vectors.
+        settings = settings.with_(
+            chunk_tokens=chunking.get("chunk_tokens", settings.chunk_tokens),
+            chunk_overlap=chunking.get("overlap", settings.chunk_overlap),
+        )
+        stored = _store(files, settings.index_dir / UPLOADS, set(manifest.get("documents", {})))
+        try:
+            report = _build_index(settings, embedder, stored, progress, keep=True)
+        except BaseException:
+            for path in stored:
+                path.unlink(missing_ok=True)
+            raise
+        skipped = {s.source.split("#", 1)[0] for s in report.skipped}
+        for path in stored:
+            if str(path) in skipped:
+                path.unlink(missing_ok=True)
+        return report, stored
+
+
+def _store(files: list[tuple[Path, str]], uploads: Path, taken: set[str]) -> list[Path]:
+    """Copy each file into uploads/ under its name, made unique among the index's document
+    ids and the files already there (a document id is the file name's stem)."""
+    from samverkan_qa.loading import slugify
+
+    uploads.mkdir(exist_ok=True)
+    taken = taken | {slugify(p.stem) for p in uploads.iterdir()}
+    stored = []
+    for source, name in files:
+        stem, suffix = Path(name).stem, Path(name).suffix
+        candidate, number = stem, 1
+        while slugify(candidate) in taken:
+            number += 1
+            candidate = f"{stem}-{number}"
+        taken.add(slugify(candidate))
+        target = uploads / f"{candidate}{suffix}"
+        shutil.copyfile(source, target)
+        stored.append(target)
+    return stored
 
 
 def _build_index(
-    settings: Settings, embedder: Embedder, sources: list[Path] | None, progress: Progress | None
+    settings: Settings,
+    embedder: Embedder,
+    sources: list[Path] | None,
+    progress: Progress | None,
+    *,
+    keep: bool = False,
 ) -> BuildReport:
+    """With `keep`, the documents already indexed stay (see `plan_build`)."""
     started = time.perf_counter()
     _check_target(settings.index_dir)
     plan = plan_build(
@@ -322,6 +395,7 @@ def _build_index(
         sources,
         progress,
         lambda model, chunking: _previous(settings.index_dir, model, chunking),
+        keep=keep,
     )
     if not (plan.unchanged and _intact(plan.previous)):
         _write_index(
@@ -364,15 +438,21 @@ def plan_build(
     sources: list[Path] | None,
     progress: Progress | None,
     previous_index: Callable[[dict[str, Any], dict[str, Any]], Index | None],
+    *,
+    keep: bool = False,
 ) -> BuildPlan:
     """Read the sources, extract facts, chunk and embed what is new or changed. The store
-    gives `previous_index(model, chunking)`: its current content if shaped the same way."""
+    gives `previous_index(model, chunking)`: its current content if shaped the same way.
+    With `keep`, the documents already indexed stay (their vectors reused) and the sources'
+    documents are added to them."""
     loaded = load_documents(sources or list(settings.corpus), settings)
     report = BuildReport(skipped=loaded.skipped)
     previous = None
     chunking = _chunking_settings(settings, embedder)
-    if loaded.documents:
+    if loaded.documents or keep:
         previous = previous_index(embedder.identity, chunking)
+        if keep:
+            loaded.documents = _beside_indexed(settings.index_dir, previous, loaded, report)
         # One document whose facts or chunks fail is skipped, not the whole run.
         loaded.documents = _annotate(loaded.documents, previous, report.skipped)
     if not loaded.documents:
@@ -392,6 +472,27 @@ def plan_build(
         report.removed = sorted(set(previous.documents) - current)
     report.documents, report.chunks = len(loaded.documents), len(chunks)
     return BuildPlan(loaded.documents, chunks, vectors, chunking, previous, report)
+
+
+def _beside_indexed(
+    folder: Path, previous: Index | None, loaded: Any, report: BuildReport
+) -> list[Document]:
+    """The indexed documents followed by the new ones; a new document whose id an indexed
+    one from another file has is skipped, as `load_documents` skips duplicates."""
+    if previous is None:  # another model or chunking: adding would re-embed everything
+        raise InvalidInputError(
+            f"cannot add documents to {folder}: it was built with other settings; "
+            "rebuild it with `samverkan-qa index`"
+        )
+    new: dict[str, Document] = {}
+    for doc in loaded.documents:
+        old = previous.documents.get(doc.doc_id)
+        if old is not None and Path(old.source).resolve() != Path(doc.source).resolve():
+            report.skipped.append(Skipped(f"{doc.source}#{doc.doc_id}", "duplicate document id"))
+            continue
+        new[doc.doc_id] = doc
+    kept = [d for d in previous.documents.values() if d.doc_id not in new]
+    return kept + list(new.values())
 
 
 def _intact(index: Index | None) -> bool:
@@ -439,6 +540,7 @@ _INDEX_FILES = {
     "vectors.npy",
     "dense.faiss",
     "lexical",
+    UPLOADS,
 }
 
 
@@ -609,6 +711,7 @@ def _write_index(
         lexical = LexicalIndex.build([indexed_text(c, titles[c.doc_id]) for c in chunks])
         lexical.save(staging / "lexical")
         manifest = _manifest(embedder, chunking, documents, chunks, lexical.settings())
+        _carry_uploads(folder / UPLOADS, staging / UPLOADS)
         # The manifest goes last: a folder without one is never taken for an index.
         (staging / MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
@@ -617,6 +720,21 @@ def _write_index(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _carry_uploads(uploads: Path, target: Path) -> None:
+    """The added documents' files go into the new folder too: hard links (no copy, and the
+    originals stay where they are if the build dies before its swap), else copies."""
+    if not uploads.is_dir():
+        return
+    target.mkdir()
+    for path in uploads.iterdir():
+        if not path.is_file():
+            continue
+        try:
+            os.link(path, target / path.name)
+        except OSError:  # a file system without hard links
+            shutil.copy2(path, target / path.name)
 
 
 def _manifest(

@@ -65,10 +65,20 @@ def _check_file_size(path: Path, limits: Settings) -> None:
         size = path.stat().st_size
     except OSError as exc:
         raise SkipFile(f"unreadable ({exc.strerror or exc})") from exc
-    if size > limits.max_file_bytes:
-        raise SkipFile(
-            f"file is {size:,} bytes; at most {limits.max_file_bytes:,} (max_file_bytes)"
-        )
+    check_size(size, limits.max_file_bytes, "max_file_bytes")
+
+
+def check_size(size: int, limit: int, setting: str) -> None:
+    """SkipFile when a file of `size` bytes is over `limit` (the Settings field `setting`)."""
+    if size > limit:
+        raise SkipFile(f"file is {size:,} bytes; at most {limit:,} ({setting})")
+
+
+def check_type(name: str) -> None:
+    """SkipFile unless the file name's suffix is one a reader exists for."""
+    suffix = Path(name).suffix
+    if suffix.lower() not in READERS:
+        raise SkipFile(f"unsupported file type {suffix or '(none)'}")
 
 
 def _check_text_size(text: str, limits: Settings) -> str:
@@ -377,10 +387,8 @@ def load_file(
     path: Path, doc_id: str | None = None, limits: Settings = DEFAULT_LIMITS
 ) -> list[Document]:
     """Read one file; raises SkipFile with the reason when it cannot be used."""
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
-        raise SkipFile(f"unsupported file type {path.suffix or '(none)'}")
-    return reader(path, doc_id or slugify(path.stem), limits)
+    check_type(path.name)
+    return READERS[path.suffix.lower()](path, doc_id or slugify(path.stem), limits)
 
 
 def _printable(path: Path | str) -> str:

@@ -37,6 +37,11 @@ class Settings:
     max_front_matter_chars: int = 20_000  # YAML front matter; aliases are never expanded
     max_elements: int = 200_000  # DOCX paragraphs and table rows, JSONL records per file
     max_pdf_pages: int = 2_000
+    # Adding documents from the web page (serve --allow-upload): larger files or requests are
+    # refused before anything is stored.
+    max_upload_file_bytes: int = 20_000_000
+    max_upload_request_bytes: int = 50_000_000
+    max_upload_files: int = 20
 
     def __post_init__(self) -> None:
         # Accept str paths from callers; everything downstream works with Path.
@@ -75,6 +80,9 @@ LIMITS = (
     "max_front_matter_chars",
     "max_elements",
     "max_pdf_pages",
+    "max_upload_file_bytes",
+    "max_upload_request_bytes",
+    "max_upload_files",
 )
 
 

@@ -7,7 +7,9 @@ module alone decides what markup the page gets and can attach the "open in viewe
 "copy" actions to each source.
 
 The index and model load once, in `Engine.open`; requests share them. Only the embedder runs
-torch, and its calls are serialised by a lock; the queue runs a few requests at a time.
+torch, and its calls are serialised by a lock; the queue runs a few requests at a time. With
+`--allow-upload`, documents added from the page are indexed in the background (`uploads`) and
+`Engine.reload` then switches every later request to the new index snapshot.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from samverkan_qa import web_conversation, web_documents
+from samverkan_qa import uploads, web_conversation, web_documents, web_upload
 from samverkan_qa.answers.assistant import Assistant
 from samverkan_qa.answers.compose import (
     ABSTAIN_TEXT,
@@ -54,6 +56,7 @@ from samverkan_qa.metadata import FieldFilter, parse_filter, stated_years
 from samverkan_qa.retrieval import MAX_K, RetrievalConfig, Retriever
 from samverkan_qa.settings import Settings, check_text
 from samverkan_qa.stores import location, open_index
+from samverkan_qa.uploads import Uploads
 
 log = logging.getLogger(__name__)
 # The input limits the handlers enforce (question length): the defaults of Settings.
@@ -144,6 +147,15 @@ class Engine:
     @property
     def documents(self) -> dict[str, Document]:
         return self.assistant.documents
+
+    def reload(self) -> None:
+        """Switch to the index folder's current snapshot (after documents were added). A
+        request reads `self.assistant` once, so it is answered from one snapshot whole; the
+        old one stays valid for requests still running on it."""
+        assistant = self.assistant.reopened()
+        Engine(assistant, self.choices).warm_up()  # its first user waits for nothing
+        self.assistant = assistant
+        self.choices = filter_choices(assistant.documents.values())
 
     def warm_up(self) -> None:
         """Load the model, FAISS and BM25 now, not in the first user's request."""
@@ -667,6 +679,13 @@ mark.sv-passage.sv-answer { background: #ffe36e; }
 .sv-doc { white-space: pre-wrap; font-size: 0.92em; line-height: 1.45; margin-top: 8px;
   overflow-wrap: anywhere; max-height: 60vh; overflow-y: auto; padding-right: 4px; }
 .sv-viewer-empty { color: var(--body-text-color-subdued); font-size: 0.9em; }
+.sv-up-status { padding: 8px 12px; border: 1px solid var(--border-color-primary);
+  border-radius: 8px; }
+.sv-up-status progress { width: 100%; height: 1em; }
+.sv-up-done { border-color: #1d5e1d; background: #eef8ee; color: #123d12; }
+.sv-up-failed { border-color: #8a1c13; background: #fdf0ef; color: #5c120c; }
+.sv-up-name { font-weight: 600; overflow-wrap: anywhere; }
+.sv-up-files { font-size: 0.85em; color: var(--body-text-color-subdued); overflow-wrap: anywhere; }
 """
 
 CHAT_JS = """
@@ -865,8 +884,9 @@ class Handlers:
         return api_result(answer, filters, answer.followup)
 
 
-def build_app(engine: Engine, downloads: Downloads) -> Any:
-    """The Blocks app for one engine (the caller queues and launches it)."""
+def build_app(engine: Engine, downloads: Downloads, jobs: Uploads | None = None) -> Any:
+    """The Blocks app for one engine (the caller queues and launches it); with `jobs`, the
+    "Lägg till dokument" tab."""
     import gradio as gr
 
     on = Handlers(engine, downloads)
@@ -887,13 +907,18 @@ def build_app(engine: Engine, downloads: Downloads) -> Any:
                 viewer = gr.HTML(
                     VIEWER_EMPTY, elem_id="sv-viewer", js_on_load=VIEWER_JS, container=True
                 )
-        with gr.Tab("Dokument", elem_id="sv-tab-docs"):
+        with gr.Tab("Dokument", elem_id="sv-tab-docs") as docs_tab:
             web_documents.build_tab(
                 gr,
-                list(engine.documents.values()),
+                lambda: list(engine.documents.values()),
                 engine.choices.municipalities,
                 downloads.folder,
+                docs_tab,
             )
+        if jobs is not None:
+            with gr.Tab("Lägg till dokument", elem_id="sv-tab-upload"):
+                web_upload.build_tab(gr, jobs, lambda: _choice_updates(gr, engine),
+                                     [kommun, year, doc])  # fmt: skip
 
         inputs = [question, state, k, kommun, year, doc]
         outputs = [chat, state, question, csv_button, md_button, saved]
@@ -960,6 +985,16 @@ def _filter_panel(gr: Any, choices: FilterChoices) -> tuple[Any, ...]:
     return kommun, year, doc, k
 
 
+def _choice_updates(gr: Any, engine: Engine) -> tuple[Any, ...]:
+    """The filter dropdowns offer the documents added since the page was built."""
+    choices = engine.choices
+    return (
+        gr.update(choices=choices.municipalities),
+        gr.update(choices=choices.years),
+        gr.update(choices=choices.documents),
+    )
+
+
 def _with_event_data(gr: Any, method: Any) -> Any:
     """Gradio passes gr.EventData to a parameter annotated with that class; a bound method
     with postponed (string) annotations does not qualify, so wrap it with a real one."""
@@ -997,19 +1032,35 @@ def _int(value: Any) -> int:
         return 0
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Load the index and model, then run the web app until interrupted."""
+def serve(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    *,
+    allow_upload: bool = False,
+    upload_token: str | None = None,
+) -> None:
+    """Load the index and model, then run the web app until interrupted. `allow_upload`
+    adds the "Lägg till dokument" tab; beyond loopback it needs `upload_token`."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    _check_port(host, port)  # before the model loads: a taken port should fail at once
+    # Before the model loads: a missing token or a taken port should fail at once.
+    token = uploads.check_upload_setup(host, upload_token) if allow_upload else None
+    _check_port(host, port)
     engine = Engine.open(settings)
     downloads = Downloads()
-    demo = build_app(engine, downloads)
+    jobs = None
+    if allow_upload:
+        jobs = uploads.Uploads(settings, engine.assistant.retriever.embedder, engine.reload, token)
+    demo = build_app(engine, downloads, jobs)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     log.info("serving %s on http://%s:%d", location(settings), host, port)
     try:
-        _launch(demo, host, port, downloads)
+        _launch(demo, host, port, downloads, settings.max_upload_file_bytes)
     except OSError as exc:
         raise ServerError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
+    finally:
+        if jobs is not None:
+            jobs.close()
 
 
 def _check_port(host: str, port: int) -> None:
@@ -1022,13 +1073,15 @@ def _check_port(host: str, port: int) -> None:
         raise ServerError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
 
 
-def _launch(demo: Any, host: str, port: int, downloads: Downloads) -> None:
+def _launch(demo: Any, host: str, port: int, downloads: Downloads, max_file_bytes: int) -> None:
     import gradio as gr
 
     demo.launch(
         server_name=host,
         server_port=port,
+        # Only the export files are served; never the index folder or the uploaded files.
         allowed_paths=[str(downloads.folder)],
+        max_file_size=max_file_bytes,  # gradio refuses a larger upload before it is stored
         show_error=True,
         # The footer's "Use via API" link stays English whatever the locale; the API is
         # documented in the README (gradio_client), so the page shows no footer.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +85,15 @@ def export(table: list[dict[str, Any]], parent: Path) -> tuple[str, str]:
 
 
 def build_tab(
-    gr: Any, documents: list[Document], municipalities: list[tuple[str, str]], folder: Path
+    gr: Any,
+    documents: Callable[[], list[Document]],
+    municipalities: list[tuple[str, str]],
+    folder: Path,
+    tab: Any = None,
 ) -> None:
-    """The tab's widgets and events (inside an open gr.Blocks / gr.Tab context)."""
+    """The tab's widgets and events (inside an open gr.Blocks / gr.Tab context).
+    `documents` gives the indexed documents now (documents may be added while the server
+    runs); the table is made again whenever `tab` is selected."""
     with gr.Row():
         view = gr.Radio(list(VIEWS), value="Alla dokument", label="Visa", elem_id="sv-docs-view")
         kommun = gr.Dropdown(
@@ -101,7 +108,7 @@ def build_tab(
             label="Typ",
             elem_id="sv-docs-typ",
         )
-    first = table_for(documents, "Alla dokument")
+    first = table_for(documents(), "Alla dokument")
     first_files = export(first, folder)
     table = gr.HTML(table_html(first), elem_id="sv-docs-table")
     with gr.Row():
@@ -110,7 +117,7 @@ def build_tab(
 
     def refresh(view_: str, kommun_: str, giltig_: str, typ_: str) -> tuple[str, str, str]:
         try:
-            rows = table_for(documents, view_, kommun_, giltig_, typ_)
+            rows = table_for(documents(), view_, kommun_, giltig_, typ_)
         except InvalidInputError:
             return filter_error(giltig_), None, None  # type: ignore[return-value]
         csv_path, md_path = export(rows, folder)
@@ -122,3 +129,5 @@ def build_tab(
             refresh, inputs, [table, csv_button, md_button], api_visibility="undocumented"
         )
     giltig.submit(refresh, inputs, [table, csv_button, md_button], api_visibility="undocumented")
+    if tab is not None:
+        tab.select(refresh, inputs, [table, csv_button, md_button], api_visibility="undocumented")

@@ -70,6 +70,16 @@ class Assistant:
     def documents(self) -> dict[str, Document]:
         return self.retriever.index.documents
 
+    def reopened(self) -> Assistant:
+        """The same pipeline (embedder and settings) over the index folder's current snapshot:
+        a running server takes up documents added to its index without a restart. This one
+        keeps answering from its own snapshot until the caller switches to the new one."""
+        from samverkan_qa.index import load_index
+
+        old = self.retriever
+        return Assistant(Retriever(load_index(old.index.folder), old.embedder, old.config),
+                         self.config)  # fmt: skip
+
     @cached_property
     def places(self) -> tuple[str, ...]:
         """Municipality spellings a question may use: the index's and Stockholm county's."""
