@@ -190,10 +190,17 @@ def test_a_rebuild_from_the_command_line_keeps_added_documents(
         jobs.wait(jobs.submit([incoming(received, "nyby.txt", NYBY)]).id, timeout=120)
     finally:
         jobs.close()
+    # A corpus document changes: the folder is written anew and swapped in.
+    changed = indexed.corpus[0] / "alvby-overenskommelse.txt"
+    changed.write_text(changed.read_text(encoding="utf-8") + "Nytt stycke.\n", encoding="utf-8")
     report = build_index(indexed, fake_embedder)  # the corpus folder only, as `make run` does
-    assert "nyby" in load_index(indexed.index_dir).documents
+    assert report.new_or_changed == ["alvby-overenskommelse"]
     assert report.removed == [] and report.skipped == []
+    assert "nyby" in load_index(indexed.index_dir).documents
     assert (indexed.index_dir / UPLOADS / "nyby.txt").read_text(encoding="utf-8") == NYBY
+    # Deleting the file and indexing again removes the document.
+    (indexed.index_dir / UPLOADS / "nyby.txt").unlink()
+    assert build_index(indexed, fake_embedder).removed == ["nyby"]
 
 
 def test_a_name_taken_by_an_indexed_document_gets_a_number(
@@ -334,3 +341,21 @@ def test_serve_refuses_a_public_upload_server_without_token(
     monkeypatch.setenv(uploads.TOKEN_ENV, "kort")
     assert main(argv) == 2
     assert "at least 16 characters" in capsys.readouterr().err
+
+
+def test_the_same_text_sent_again_is_skipped_and_not_stored(
+    indexed: Settings, fake_embedder: FakeEmbedder, received: Path
+) -> None:
+    jobs = uploads.Uploads(indexed, fake_embedder, lambda: None)
+    try:
+        jobs.wait(jobs.submit([incoming(received, "nyby.txt", NYBY)]).id, timeout=120)
+        again = jobs.submit([incoming(received, "Nyby kopia.txt", NYBY)])
+        again = jobs.wait(again.id, timeout=120)
+    finally:
+        jobs.close()
+    assert again.stage == uploads.DONE and again.added == []
+    assert [(s.source, s.reason) for s in again.skipped] == [
+        ("Nyby kopia.txt", "same text as the indexed document nyby")
+    ]
+    assert [p.name for p in (indexed.index_dir / UPLOADS).iterdir()] == ["nyby.txt"]
+    assert "Klart, men inget nytt dokument lades till." in web_upload.status_html(again)

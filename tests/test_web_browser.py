@@ -1,5 +1,7 @@
 """The web chat in headless Chromium: answers with citations, the document viewer, follow-ups,
-filters, abstention, downloads and HTML injection. Real model, real server, real browser."""
+filters, abstention, downloads, HTML injection and adding a document from the page. Real
+model, real server (`serve --allow-upload` with a token, on its own copy of the index), real
+browser."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from webserver import OUTPUT, REPO, Server, web_index, web_server  # noqa: F401 (fixtures)
+from webserver import OUTPUT, REPO, Server, running_server, web_index  # noqa: F401 (fixture)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -36,8 +38,28 @@ pytestmark = [
 ]
 
 
+UPLOAD_TOKEN = "webbtestets-nyckel-2026"
+INDEX_TIMEOUT_MS = 600_000  # adding a document loads torch first (about 20 s on a quiet machine)
+
+
 def flat(text: str) -> str:
     return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def served_index(web_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
+    """A copy of the session's index: documents added here must not reach other modules."""
+    index = tmp_path_factory.mktemp("upload") / "index"
+    shutil.copytree(web_index, index)
+    return index
+
+
+@pytest.fixture(scope="module")
+def web_server(served_index: Path) -> Iterator[Server]:
+    """The chat with uploading on (a token asked for, as a public server would)."""
+    args = ("--allow-upload", "--upload-token", UPLOAD_TOKEN)
+    with running_server(served_index, OUTPUT / "test_web_browser-server.log", args) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -320,7 +342,7 @@ def test_example_question_buttons_and_new_conversation(page: Any) -> None:
 
 
 def test_documents_tab_table_filter_and_export(page: Any) -> None:
-    page.get_by_role("tab", name="Dokument").click()
+    page.get_by_role("tab", name="Dokument", exact=True).click()
     page.wait_for_selector("#sv-docs-table table")
     table = page.locator("#sv-docs-table").inner_text()
     for value in ("Haninge", "KS-2018/91.103", "Barn och unga", "2027-12-31"):
@@ -420,7 +442,7 @@ def test_axe_finds_no_serious_violations_in_chat_viewer_and_documents(page: Any)
     turn.locator(".sv-open").first.click()
     page.wait_for_selector("#sv-viewer .sv-back")
     assert axe_violations(page) == []  # the document viewer
-    page.get_by_role("tab", name="Dokument").click()
+    page.get_by_role("tab", name="Dokument", exact=True).click()
     page.wait_for_selector("#sv-docs-table table")
     assert axe_violations(page) == []
     page.get_by_role("tab", name="Chatt").click()
@@ -441,7 +463,7 @@ def phone(page: Any, web_server: Server) -> Iterator[Any]:  # noqa: F811 (fixtur
 
 
 def table_scrolls_sideways(page: Any) -> None:
-    page.get_by_role("tab", name="Dokument").click()
+    page.get_by_role("tab", name="Dokument", exact=True).click()
     page.wait_for_selector("#sv-docs-table table")
     scroller = page.locator("#sv-docs-table .sv-facts-scroll")
     assert scroller.evaluate("s => s.scrollWidth > s.clientWidth")  # wider than its box
@@ -480,7 +502,7 @@ def test_phone_layout_question_box_viewer_way_back_and_wide_table(phone: Any) ->
 def test_wide_table_scrolls_sideways_on_a_laptop_screen(page: Any) -> None:
     page.set_viewport_size({"width": 1366, "height": 900})
     try:
-        page.get_by_role("tab", name="Dokument").click()
+        page.get_by_role("tab", name="Dokument", exact=True).click()
         page.locator("#sv-docs-view").get_by_label("Alla dokument").check()  # not "Jämför"
         choose(page, "sv-docs-kommun", "Alla kommuner")
         page.wait_for_function(
@@ -491,3 +513,98 @@ def test_wide_table_scrolls_sideways_on_a_laptop_screen(page: Any) -> None:
     finally:
         page.get_by_role("tab", name="Chatt").click()
         page.set_viewport_size({"width": 1440, "height": 1000})
+
+
+def test_phone_layout_of_the_upload_tab(phone: Any) -> None:
+    phone.get_by_role("tab", name="Lägg till", exact=True).click()
+    phone.wait_for_selector("#sv-upload-go")
+    for selector in ("#sv-upload-files", "#sv-upload-token input", "#sv-upload-go"):
+        box = phone.locator(selector).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (selector, box)
+    assert phone.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    shot(phone, "12-phone-upload")
+
+
+# --- adding a document from the page (last: it changes the index this module searches) ------
+
+VARMDO_MD = """# Samverkansöverenskommelse för Värmdö 2026
+
+Värmdö kommun och Polismyndigheten har tecknat en samverkansöverenskommelse om trygghet i
+skärgården.
+
+Trygghetsvandringar genomförs varje torsdag kväll i Gustavsberg centrum. Överenskommelsen
+gäller från 1 januari 2026 till 31 december 2027.
+"""
+# Records every status the upload box shows, so that the test sees the progress it passed.
+WATCH_STATUS_JS = """() => {
+    window.__uploadStages = [];
+    const box = document.querySelector("#sv-upload-status");
+    new MutationObserver(() => {
+        const status = box.querySelector(".sv-up-status");
+        if (status) window.__uploadStages.push(status.className);
+    }).observe(box, {childList: true, subtree: true, characterData: true});
+}"""
+
+
+def test_upload_a_document_then_ask_about_it(
+    page: Any, served_index: Path, web_server: Server
+) -> None:
+    page.get_by_role("tab", name="Lägg till", exact=True).click()
+    page.wait_for_selector("#sv-upload-go")
+    assert page.get_by_label("Uppladdningsnyckel").count() == 1
+    text = flat(page.locator("#sv-tab-upload").inner_text())
+    assert "Släpp filer här" in text and "Drop File" not in text
+    assert axe_violations(page) == []  # the upload control, empty
+    page.set_input_files(
+        "#sv-upload-files input[type=file]",
+        files=[
+            {"name": "Värmdö överenskommelse 2026.md", "mimeType": "text/markdown",
+             "buffer": VARMDO_MD.encode()},
+            {"name": "verktyg.exe", "mimeType": "application/octet-stream",
+             "buffer": b"MZ\x90\x00"},
+        ],
+    )  # fmt: skip
+    page.wait_for_selector("#sv-upload-files td.filename[aria-label='verktyg.exe']")
+    assert axe_violations(page) == []  # the picked files' list
+    # A wrong token stores nothing and says so.
+    page.fill("#sv-upload-token input", "fel-nyckel")
+    page.click("#sv-upload-go")
+    page.wait_for_selector("#sv-upload-status .sv-up-failed")
+    assert "wrong upload token" in page.locator("#sv-upload-status").inner_text()
+    assert not (served_index / "uploads").exists()
+
+    page.evaluate(WATCH_STATUS_JS)
+    page.fill("#sv-upload-token input", UPLOAD_TOKEN)
+    page.click("#sv-upload-go")
+    page.wait_for_selector("#sv-upload-status .sv-up-done", timeout=INDEX_TIMEOUT_MS)
+    status = flat(page.locator("#sv-upload-status").inner_text())
+    assert "Klart: 1 dokument tillagda och sökbara (Värmdö överenskommelse 2026.md)" in status
+    assert "verktyg.exe: unsupported file type .exe" in status  # the reason `index` gives
+    assert any("sv-up-running" in c for c in page.evaluate("window.__uploadStages"))
+    live = page.locator("#sv-upload-live[aria-live='polite']").inner_text()
+    assert live.startswith("Klart: 1 dokument tillagda")
+    wait_settled(page)
+    shot(page, "13-upload-done", full_page=True)
+    shutil.copyfile(SHOTS / "13-upload-done.png", REPO / "docs" / "screenshot-upload.png")
+    assert axe_violations(page) == []  # the upload control with its report
+    stored = served_index / "uploads" / "varmdo-overenskommelse-2026.md"
+    assert stored.read_text(encoding="utf-8") == VARMDO_MD
+    # Stored, never served: the file's path is not reachable over HTTP.
+    response = page.request.get(f"{web_server.url}gradio_api/file={stored}")
+    assert response.status in (403, 404), response.status
+
+    # Searchable at once, from the same server, and offered in the filters.
+    page.get_by_role("tab", name="Chatt").click()
+    turn = ask(page, "Hur länge gäller Värmdös överenskommelse?")
+    answer = flat(turn.locator(".sv-answer-text").inner_text())
+    assert "31 december 2027" in answer, answer
+    n = markers(turn)[0]
+    citation = flat(turn.locator(f"#sv-src-{turn.get_attribute('data-turn')}-{n} .sv-cite-line")
+                    .inner_text())  # fmt: skip
+    assert "varmdo-overenskommelse-2026.md" in citation and "Värmdö kommun" in citation
+    page.click("#sv-doc input")
+    options = page.get_attribute("#sv-doc input", "aria-controls")
+    added = page.locator(f"[id='{options}'] li", has_text="Samverkansöverenskommelse för Värmdö")
+    assert added.count() == 1
+    page.keyboard.press("Escape")
+    shot(page, "14-upload-answer")

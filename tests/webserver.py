@@ -86,14 +86,19 @@ def _wait_until_up(server: Server, timeout: float) -> None:
 
 
 @contextlib.contextmanager
-def running_server(index: Path, log: Path) -> Iterator[Server]:
-    """`samverkan-qa serve --index INDEX` on 127.0.0.1 and a free port, stopped afterwards."""
+def running_server(
+    index: Path, log: Path, args: tuple[str, ...] = (), env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """`samverkan-qa serve --index INDEX [ARGS]` on 127.0.0.1 and a free port, stopped
+    afterwards; `env` is added to the environment."""
     port = free_port()
     cmd = [sys.executable, "-m", "samverkan_qa", "serve", "--index", str(index),
-           "--host", HOST, "--port", str(port)]  # fmt: skip
+           "--host", HOST, "--port", str(port), *args]  # fmt: skip
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as sink:
-        process = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=sink, stderr=sink)
+        process = subprocess.Popen(
+            cmd, cwd=REPO, env={**_env(), **(env or {})}, stdout=sink, stderr=sink
+        )
         server = Server(f"http://{HOST}:{port}/", port, process, log)
         try:
             _wait_until_up(server, START_TIMEOUT)

@@ -328,13 +328,14 @@ def add_documents(
     embedder: Embedder,
     files: list[tuple[Path, str]],
     progress: Progress | None = None,
-) -> tuple[BuildReport, list[Path]]:
+) -> tuple[BuildReport, list[tuple[Path, bool]]]:
     """Store `files` ((file, safe name) pairs) in the index folder's uploads/ and index them
     beside every document the index holds, in one incremental build under the index lock.
 
     The names are made unique (a number added) so that no document is replaced. Returns the
-    build report and where each file was stored; a file that was skipped is removed again,
-    and so is every stored file when the build fails (the previous index stays)."""
+    build report and, for each file, where it was stored and whether it was kept (a file none
+    of whose documents were indexed is removed again, and so is every stored file when the
+    build fails; the previous index then stays)."""
     with index_lock(settings.index_dir):
         manifest = read_manifest(settings.index_dir)
         chunking = manifest.get("chunking", {})
@@ -350,11 +351,12 @@ def add_documents(
             for path in stored:
                 path.unlink(missing_ok=True)
             raise
-        skipped = {s.source.split("#", 1)[0] for s in report.skipped}
+        documents = read_manifest(settings.index_dir).get("documents", {})
+        indexed = {entry.get("source") for entry in documents.values()}
         for path in stored:
-            if str(path) in skipped:
+            if str(path) not in indexed:
                 path.unlink(missing_ok=True)
-        return report, stored
+        return report, [(path, str(path) in indexed) for path in stored]
 
 
 def _store(files: list[tuple[Path, str]], uploads: Path, taken: set[str]) -> list[Path]:
@@ -485,11 +487,18 @@ def _beside_indexed(
             "rebuild it with `samverkan-qa index`"
         )
     new: dict[str, Document] = {}
+    texts = {d.hash: d.doc_id for d in previous.documents.values()}
     for doc in loaded.documents:
         old = previous.documents.get(doc.doc_id)
         if old is not None and Path(old.source).resolve() != Path(doc.source).resolve():
             report.skipped.append(Skipped(f"{doc.source}#{doc.doc_id}", "duplicate document id"))
             continue
+        if texts.get(doc.hash, doc.doc_id) != doc.doc_id:  # the same file sent twice
+            where = f"{doc.source}#{doc.doc_id}" if doc.doc_type == "jsonl" else doc.source
+            reason = f"same text as the indexed document {texts[doc.hash]}"
+            report.skipped.append(Skipped(where, reason))
+            continue
+        texts[doc.hash] = doc.doc_id
         new[doc.doc_id] = doc
     kept = [d for d in previous.documents.values() if d.doc_id not in new]
     return kept + list(new.values())

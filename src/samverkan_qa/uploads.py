@@ -227,11 +227,14 @@ class Uploads:
             time.sleep(0.05)
         return job
 
-    def close(self) -> None:
-        """Finish the queued jobs, stop the worker and remove the spool folder."""
+    def close(self, wait: bool = True) -> None:
+        """Stop the worker (after the queued jobs, with `wait`) and remove the spool folder.
+        A build cut short when the process exits leaves the index as it was (it is swapped
+        in whole or not at all); its stored files are indexed by the next build."""
         if self._worker is not None:
             self._queue.put(None)
-            self._worker.join()
+            if wait:
+                self._worker.join()
             self._worker = None
         shutil.rmtree(self._spool, ignore_errors=True)
 
@@ -267,12 +270,10 @@ class Uploads:
             log.exception("adding documents failed")
             self._update(job, stage=FAILED, error=f"unexpected {type(exc).__name__}: {exc}")
             return
-        names = {
-            str(path): original
-            for path, (_, _, original) in zip(stored, checked.files, strict=True)
-        }
+        sent = [original for _, _, original in checked.files]
+        names = {str(path): name for (path, _), name in zip(stored, sent, strict=True)}
         skipped = [_renamed(s, names) for s in report.skipped]
-        added = [names[str(p)] for p in stored if str(p) not in {s.source for s in report.skipped}]
+        added = [name for (_, kept), name in zip(stored, sent, strict=True) if kept]
         self._update(job, stage=OPENING, skipped=job.skipped + skipped, added=added,
                      documents=len(report.new_or_changed))  # fmt: skip
         try:

@@ -679,6 +679,9 @@ mark.sv-passage.sv-answer { background: #ffe36e; }
 .sv-doc { white-space: pre-wrap; font-size: 0.92em; line-height: 1.45; margin-top: 8px;
   overflow-wrap: anywhere; max-height: 60vh; overflow-y: auto; padding-right: 4px; }
 .sv-viewer-empty { color: var(--body-text-color-subdued); font-size: 0.9em; }
+/* Once files are picked, gradio's "add more" is a button inside a button (nested controls a
+   screen reader cannot use). To add more, pick them all again after "Rensa" (×). */
+#sv-upload-files button.icon-button:has(.upload-container) { display: none; }
 .sv-up-status { padding: 8px 12px; border: 1px solid var(--border-color-primary);
   border-radius: 8px; }
 .sv-up-status progress { width: 100%; height: 1em; }
@@ -886,7 +889,7 @@ class Handlers:
 
 def build_app(engine: Engine, downloads: Downloads, jobs: Uploads | None = None) -> Any:
     """The Blocks app for one engine (the caller queues and launches it); with `jobs`, the
-    "Lägg till dokument" tab."""
+    "Lägg till" tab (adding documents)."""
     import gradio as gr
 
     on = Handlers(engine, downloads)
@@ -916,7 +919,7 @@ def build_app(engine: Engine, downloads: Downloads, jobs: Uploads | None = None)
                 docs_tab,
             )
         if jobs is not None:
-            with gr.Tab("Lägg till dokument", elem_id="sv-tab-upload"):
+            with gr.Tab("Lägg till", elem_id="sv-tab-upload"):
                 web_upload.build_tab(gr, jobs, lambda: _choice_updates(gr, engine),
                                      [kommun, year, doc])  # fmt: skip
 
@@ -1041,7 +1044,7 @@ def serve(
     upload_token: str | None = None,
 ) -> None:
     """Load the index and model, then run the web app until interrupted. `allow_upload`
-    adds the "Lägg till dokument" tab; beyond loopback it needs `upload_token`."""
+    adds the "Lägg till" tab; beyond loopback it needs `upload_token`."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     # Before the model loads: a missing token or a taken port should fail at once.
     token = uploads.check_upload_setup(host, upload_token) if allow_upload else None
@@ -1055,12 +1058,14 @@ def serve(
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     log.info("serving %s on http://%s:%d", location(settings), host, port)
     try:
-        _launch(demo, host, port, downloads, settings.max_upload_file_bytes)
+        # Gradio's own cap is the whole request's: a file over the per-file cap but within it
+        # reaches the library, which lists it as skipped, with its reason.
+        _launch(demo, host, port, downloads, settings.max_upload_request_bytes)
     except OSError as exc:
         raise ServerError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
     finally:
         if jobs is not None:
-            jobs.close()
+            jobs.close(wait=False)  # a stopped server does not wait for a build
 
 
 def _check_port(host: str, port: int) -> None:
@@ -1081,7 +1086,7 @@ def _launch(demo: Any, host: str, port: int, downloads: Downloads, max_file_byte
         server_port=port,
         # Only the export files are served; never the index folder or the uploaded files.
         allowed_paths=[str(downloads.folder)],
-        max_file_size=max_file_bytes,  # gradio refuses a larger upload before it is stored
+        max_file_size=max_file_bytes,  # gradio refuses a larger file before storing it
         show_error=True,
         # The footer's "Use via API" link stays English whatever the locale; the API is
         # documented in the README (gradio_client), so the page shows no footer.
@@ -1090,7 +1095,21 @@ def _launch(demo: Any, host: str, port: int, downloads: Downloads, max_file_byte
         css=CSS,
         head=HEAD,
         theme=theme(gr),
+        i18n=gr.I18n(en=GRADIO_TEXTS, sv=GRADIO_TEXTS),
     )
+
+
+# Gradio's own texts that its locale choice can leave English (it follows the browser's
+# Accept-Language, not the page): given in Swedish whatever locale it picks.
+GRADIO_TEXTS = {
+    "upload_text.drop_file": "Släpp filer här",
+    "upload_text.click_to_upload": "Klicka för att välja filer",
+    "common.or": "eller",
+    "common.error": "Fel",
+    "common.clear": "Rensa",
+    "common.download": "Ladda ner",
+    "upload_text.uploading": "Laddar upp …",
+}
 
 
 # Gradio picks its own UI language (status texts, "Använd via API", lang="…") from the

@@ -1,4 +1,4 @@
-"""The web page's "Lägg till dokument" tab: pick or drop files, watch them being indexed.
+"""The web page's "Lägg till" tab: pick or drop files, watch them being indexed.
 
 Checking, storing and indexing are `uploads.Uploads`'; this module only renders its job
 status as escaped HTML (in Swedish) and wires the widgets. The status box announces each
@@ -35,6 +35,17 @@ live.className = "sv-visually-hidden";
 live.setAttribute("role", "status");
 live.setAttribute("aria-live", "polite");
 element.after(live);
+// Gradio names the drop area "Click to upload or drop files" whatever the language: name it
+// by its visible (Swedish) text.
+const fix = () => {
+  for (const area of document.querySelectorAll("#sv-upload-files .upload-container")) {
+    const name = area.innerText.replace(/\s+/g, " ").trim();
+    if (name && area.getAttribute("aria-label") !== name) area.setAttribute("aria-label", name);
+  }
+};
+fix();
+new MutationObserver(fix).observe(document.getElementById("sv-upload-files") || document.body,
+  {subtree: true, childList: true, attributes: true, attributeFilter: ["aria-label"]});
 watch("value", () => {
   const say = element.querySelector("[data-announce]");
   const text = say ? say.dataset.announce : "";
@@ -153,7 +164,8 @@ def build_tab(
     files = gr.File(
         label="Dokument att lägga till",
         file_count="multiple",
-        file_types=list(uploads.SUFFIXES),
+        # No file_types: gradio would refuse other types in English, without a reason; the
+        # library skips them with the reason `samverkan-qa index` gives.
         type="filepath",
         elem_id="sv-upload-files",
     )
