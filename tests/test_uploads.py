@@ -341,6 +341,9 @@ def test_serve_refuses_a_public_upload_server_without_token(
     monkeypatch.setenv(uploads.TOKEN_ENV, "kort")
     assert main(argv) == 2
     assert "at least 16 characters" in capsys.readouterr().err
+    store = ["--store", "postgresql://localhost/samverkan", "--host", "127.0.0.1"]
+    assert main([*argv, *store]) == 2
+    assert "does not work with --store" in capsys.readouterr().err
 
 
 def test_the_same_text_sent_again_is_skipped_and_not_stored(

@@ -102,9 +102,16 @@ def token_required(host: str) -> bool:
         return True  # a host name: it may resolve to any interface
 
 
-def check_upload_setup(host: str, token: str | None) -> str | None:
+def check_upload_setup(
+    host: str, token: str | None, settings: Settings | None = None
+) -> str | None:
     """The token an upload-enabled server on `host` uses (None: none needed and none given);
-    ServerError when a server reachable from other machines has none or a short one."""
+    ServerError when a server reachable from other machines has none or a short one, or
+    when the index is in a database (files are added to an index folder only)."""
+    if settings is not None and settings.store is not None:
+        raise ServerError(
+            "--allow-upload adds files to an index folder; it does not work with --store"
+        )
     token = (token or "").strip() or None
     if token is None and token_required(host):
         raise ServerError(

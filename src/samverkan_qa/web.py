@@ -1047,7 +1047,7 @@ def serve(
     adds the "Lägg till" tab; beyond loopback it needs `upload_token`."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     # Before the model loads: a missing token or a taken port should fail at once.
-    token = uploads.check_upload_setup(host, upload_token) if allow_upload else None
+    token = uploads.check_upload_setup(host, upload_token, settings) if allow_upload else None
     _check_port(host, port)
     engine = Engine.open(settings)
     downloads = Downloads()
