@@ -1073,6 +1073,9 @@ def _check_port(host: str, port: int) -> None:
 
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            # As the server itself binds (uvicorn): a port left in TIME_WAIT by a server just
+            # stopped is free, one another server listens on is not.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((host, port))
     except OSError as exc:
         raise ServerError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
