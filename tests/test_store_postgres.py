@@ -3,6 +3,7 @@ the same search, answers and facts as the file store, incremental runs, bad inpu
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import psycopg
@@ -231,3 +232,10 @@ def test_cli_index_docs_and_search(
     assert "alvby-overenskommelse.txt" in table and "oby-trygghet" not in table
     assert main(["search", "ordningsvakter vid stationen", "--store", pg_url, "--json"]) == 0
     assert "ordningsvakter" in capsys.readouterr().out
+
+
+def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the extra were not installed
+    code, err = run(capsys, "docs", "--store", "postgresql://qa@127.0.0.1/samverkan")
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "[postgres] extra" in err
