@@ -2,6 +2,8 @@
 
     python bench/stores.py [--sizes 3000,100000] [--work DIR] [--queries 40]
     python bench/stores.py --quality URL [--questions ../shared/eval/dev.jsonl]
+    python bench/stores.py --hnsw URL [--questions …]      (HNSW recall, real question vectors)
+    python bench/stores.py --parity INDEX_DIR URL [--questions …] [--split=-dev-]
 
 Latency: bench/scale.py's synthetic indexes (seeded Swedish-like passages, random unit
 vectors, no model) are written once to a folder and copied into a database, then each store
@@ -220,6 +222,36 @@ def parity(index_dir: Path, url: str, question_file: Path, split: str) -> dict[s
     return out
 
 
+def hnsw_recall(url: str, question_file: Path) -> dict[str, Any]:
+    """recall@10 of pgvector's HNSW against an exact scan, with the real model's question
+    vectors over the database's chunks (an HNSW index is created if there is none)."""
+    from samverkan_qa.embedding import load_embedder
+    from samverkan_qa.evaluate import read_questions
+    from samverkan_qa.settings import Settings
+    from samverkan_qa.stores.postgres import connect
+
+    questions = [q.question for q in read_questions(question_file)]
+    vectors = load_embedder(Settings()).embed_queries(questions)
+    nearest = "SELECT doc_id, position FROM sqa_chunks ORDER BY embedding <#> %s::vector LIMIT 10"
+    out: dict[str, Any] = {"questions": len(questions)}
+    with connect(url) as conn:
+        conn.execute(
+            "CREATE INDEX IF NOT EXISTS sqa_chunks_hnsw ON sqa_chunks "
+            "USING hnsw (embedding vector_ip_ops)"
+        )
+        out["chunks"] = conn.execute("SELECT count(*) FROM sqa_chunks").fetchone()[0]
+        literals = ["[" + ",".join(f"{x:.7g}" for x in v) + "]" for v in vectors]
+        for ef in (40, 100):
+            conn.execute(f"SET hnsw.ef_search = {ef}")
+            approx = [conn.execute(nearest, (v,)).fetchall() for v in literals]
+            conn.execute("SET enable_indexscan = off")
+            exact = [conn.execute(nearest, (v,)).fetchall() for v in literals]
+            conn.execute("RESET enable_indexscan")
+            hits = [len(set(a) & set(e)) / 10 for a, e in zip(approx, exact, strict=True)]
+            out[f"recall10_ef{ef}"] = round(float(np.mean(hits)), 4)
+    return out
+
+
 # ---- the table -----------------------------------------------------------------------------
 
 COLUMNS = ("hybrid", "filtered", "lexical", "dense")
@@ -269,6 +301,7 @@ def main() -> int:
         help="MRR@10 of a file index and its copy in the database URL",
     )
     parser.add_argument("--split", default="", help="with --parity: question ids holding this")
+    parser.add_argument("--hnsw", metavar="URL", help="HNSW recall@10 with the real model")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -277,6 +310,9 @@ def main() -> int:
     if args.parity:
         folder, url = args.parity
         print(json.dumps(parity(Path(folder), url, args.questions, args.split)))
+        return 0
+    if args.hnsw:
+        print(json.dumps(hnsw_recall(args.hnsw, args.questions)))
         return 0
     if args.quality:
         print(json.dumps(quality(args.quality, args.questions)))

@@ -191,8 +191,20 @@ def _read(conn: Any, url: str, manifest: dict[str, Any], *, search: bool) -> Dat
     index = DatabaseIndex(Path(), manifest, documents, chunks, vectors, location=describe(url))
     if search:
         index._faiss = _flat_index(vectors)
+        index.vectors = _vectors_of(index._faiss, vectors)
         index._lexical = _read_lexical(conn, url, len(chunks))
     return index
+
+
+def _vectors_of(dense: Any, vectors: np.ndarray) -> np.ndarray:
+    """The flat FAISS index's own vectors (a read-only view): the vectors are held once."""
+    import faiss
+
+    if not dense.ntotal:
+        return vectors
+    view = faiss.rev_swig_ptr(dense.get_xb(), dense.ntotal * dense.d).reshape(dense.ntotal, -1)
+    view.setflags(write=False)
+    return view
 
 
 def _read_chunks(
