@@ -22,7 +22,8 @@ from samverkan_qa.settings import Settings  # noqa: E402
 def main() -> None:
     url, port = sys.argv[1], int(sys.argv[2])
     web.load_embedder = lambda settings: FakeEmbedder()
-    web.serve(Settings(store=url), host="127.0.0.1", port=port)
+    # A short poll: the test waits for both servers to take up a run it commits.
+    web.serve(Settings(store=url, store_poll_seconds=0.5), host="127.0.0.1", port=port)
 
 
 if __name__ == "__main__":

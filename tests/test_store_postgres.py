@@ -4,13 +4,14 @@ the same search, answers and facts as the file store, incremental runs, bad inpu
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 import psycopg
 import pytest
 from conftest import FakeEmbedder
 
-from samverkan_qa import catalog
+from samverkan_qa import catalog, stores
 from samverkan_qa.answers.assistant import Assistant
 from samverkan_qa.cli import main
 from samverkan_qa.metadata import parse_filter
@@ -239,3 +240,28 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch, capsys) -> None
     code, err = run(capsys, "docs", "--store", "postgresql://qa@127.0.0.1/samverkan")
     assert code == 2 and len(err.splitlines()) == 1
     assert "[postgres] extra" in err
+
+
+def test_a_server_takes_up_a_run_another_process_commits(
+    settings: Settings, small_corpus: Path, pg_url: str
+) -> None:
+    """What `serve --store` does: a watch on the committed run, then the assistant reopened
+    over the new snapshot (the old one answers until then)."""
+    database = settings.with_(store=pg_url, store_poll_seconds=0.05)
+    build(database, FakeEmbedder())
+    assistant = Assistant(Retriever(open_index(database), FakeEmbedder()))
+    changed = threading.Event()
+    watch = stores.watch(database, changed.set, assistant.retriever.index)
+    try:
+        (small_corpus / "ny.txt").write_text(
+            "Öby kommun och räddningstjänsten övar tillsammans varje höst.", encoding="utf-8"
+        )
+        build(database, FakeEmbedder())
+        assert changed.wait(60), "the watch never saw the committed run"
+    finally:
+        watch.close()
+    question = "Vem övar tillsammans varje höst?"
+    assert "övar" not in " ".join(h.text for h in assistant.retriever.search(question).hits)
+    reopened = assistant.reopened()
+    assert any("övar tillsammans" in h.text for h in reopened.retriever.search(question).hits)
+    assert stores.watch(settings, changed.set, assistant.retriever.index) is None  # a folder

@@ -1,6 +1,7 @@
 """Two `serve` processes on one PostgreSQL database behind a round-robin, 20 clients: every
 question is answered, with the passage it should find, while an index run adds a document
-(paused with its rows written but not committed, then committed mid-load)."""
+(paused with its rows written but not committed, then committed mid-load); then both servers
+take up the new document without a restart."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,6 +66,17 @@ def serving(url: str, log: Path) -> Iterator[Server]:
 def ask(clients: dict[str, object], url: str, question: str) -> dict:
     job = clients[url].submit(question, 5, "", "", "", "", api_name="/search")  # type: ignore
     return job.result(timeout=REQUEST_TIMEOUT)
+
+
+def wait_for_document(clients: dict[str, object], url: str) -> None:
+    """The committed run's new document is found by `url` within START_TIMEOUT."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        hits = ask(clients, url, "Vem övar tillsammans varje höst?").get("hits", [])
+        if any("övar tillsammans varje höst" in h["text"] for h in hits):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{url} never took up the committed run")
 
 
 def test_two_servers_answer_every_question_while_a_run_adds_documents(
@@ -120,6 +133,9 @@ def test_two_servers_answer_every_question_while_a_run_adds_documents(
             thread.join(timeout=REQUESTS * REQUEST_TIMEOUT / CLIENTS)
         report = finish(run)
         assert one.process.poll() is None and two.process.poll() is None
+        for server in (one, two):
+            clients = {server.url: Client(server.url, verbose=False, download_files=False)}
+            wait_for_document(clients, server.url)
     assert sorted(results) == list(range(REQUESTS)), "questions were lost"
     assert [r for r in results.values() if r] == []
     assert served == {one.url: REQUESTS // 2, two.url: REQUESTS // 2}

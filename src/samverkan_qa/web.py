@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from samverkan_qa import uploads, web_conversation, web_documents, web_upload
+from samverkan_qa import stores, uploads, web_conversation, web_documents, web_upload
 from samverkan_qa.answers.assistant import Assistant
 from samverkan_qa.answers.compose import (
     ABSTAIN_TEXT,
@@ -1054,6 +1054,7 @@ def serve(
     jobs = None
     if allow_upload:
         jobs = uploads.Uploads(settings, engine.assistant.retriever.embedder, engine.reload, token)
+    watch = stores.watch(settings, engine.reload, engine.assistant.retriever.index)
     demo = build_app(engine, downloads, jobs)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     log.info("serving %s on http://%s:%d", location(settings), host, port)
@@ -1066,6 +1067,8 @@ def serve(
     finally:
         if jobs is not None:
             jobs.close(wait=False)  # a stopped server does not wait for a build
+        if watch is not None:
+            watch.close()
 
 
 def _check_port(host: str, port: int) -> None:

@@ -71,14 +71,13 @@ class Assistant:
         return self.retriever.index.documents
 
     def reopened(self) -> Assistant:
-        """The same pipeline (embedder and settings) over the index folder's current snapshot:
+        """The same pipeline (embedder and settings) over the index's current snapshot:
         a running server takes up documents added to its index without a restart. This one
         keeps answering from its own snapshot until the caller switches to the new one."""
-        from samverkan_qa.index import load_index
+        from samverkan_qa.stores import reopen
 
         old = self.retriever
-        return Assistant(Retriever(load_index(old.index.folder), old.embedder, old.config),
-                         self.config)  # fmt: skip
+        return Assistant(Retriever(reopen(old.index), old.embedder, old.config), self.config)
 
     @cached_property
     def places(self) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from samverkan_qa.documents import Document
 from samverkan_qa.embedding import Embedder
@@ -36,6 +37,31 @@ def open_index(settings: Settings, *, search: bool = True) -> Index:
     from samverkan_qa.stores.postgres import load_index as load_from_database
 
     return load_from_database(settings.store, search=search)
+
+
+def reopen(index: Index) -> Index:
+    """The current snapshot of the store `index` was read from (a running server takes up
+    documents added since, without a restart)."""
+    from samverkan_qa.stores.postgres import DatabaseIndex
+    from samverkan_qa.stores.postgres import load_index as load_from_database
+
+    if isinstance(index, DatabaseIndex):
+        return load_from_database(index.url)
+    from samverkan_qa.index import load_index
+
+    return load_index(index.folder)
+
+
+def watch(settings: Settings, on_change: Callable[[], None], held: Index) -> Any:
+    """For a database store: call `on_change` after each index run another process commits
+    after the one `held` was read from (see GenerationWatch; `.close()` stops it). None for
+    the folder, which one process writes and whose server reloads after its own uploads."""
+    if settings.store is None:
+        return None
+    from samverkan_qa.stores.postgres import GenerationWatch
+
+    seen = held.manifest.get("generation")
+    return GenerationWatch(settings.store, on_change, settings.store_poll_seconds, seen)
 
 
 def open_documents(settings: Settings) -> list[Document]:

@@ -22,11 +22,12 @@ import json
 import logging
 import struct
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,7 @@ class DatabaseIndex(Index):
     """An index read from a database: `location` names it in messages (no password)."""
 
     location: str = ""
+    url: str = field(default="", repr=False)  # with the password: to read it again, never shown
 
     def check_model(self, identity: dict[str, Any]) -> None:
         built = self.manifest.get("model", {})
@@ -188,7 +190,9 @@ def _read(conn: Any, url: str, manifest: dict[str, Any], *, search: bool) -> Dat
             doc_id, title, source, text, doc_type, [PageSpan(**p) for p in pages], metadata
         )
     chunks, vectors = _read_chunks(conn, documents, int(manifest["dim"]))
-    index = DatabaseIndex(Path(), manifest, documents, chunks, vectors, location=describe(url))
+    index = DatabaseIndex(
+        Path(), manifest, documents, chunks, vectors, location=describe(url), url=url
+    )
     if search:
         index._faiss = _flat_index(vectors)
         index.vectors = _vectors_of(index._faiss, vectors)
@@ -471,3 +475,32 @@ def generation(url: str) -> str | None:
     with connect(url) as conn:
         manifest = read_manifest(conn, url)
     return None if manifest is None else str(manifest.get("generation"))
+
+
+class GenerationWatch:
+    """Calls `on_change` (in its own thread) after an index run commits to the database:
+    the generation id is read every `every` seconds. A failed read or reload is logged and
+    tried again at the next turn; the server keeps answering from what it holds."""
+
+    def __init__(
+        self, url: str, on_change: Callable[[], None], every: float, seen: str | None
+    ) -> None:
+        self.url, self.on_change, self.every = url, on_change, every
+        self.seen = seen  # the run the caller holds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="store-watch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                now = generation(self.url)
+                if now is not None and now != self.seen:
+                    log.info("%s: a new index run committed, reading it", describe(self.url))
+                    self.on_change()
+                    self.seen = now
+            except Exception as exc:  # the next turn tries again; serving goes on
+                log.warning("%s: could not take up the new run: %s", describe(self.url), exc)
+
+    def close(self) -> None:
+        self._stop.set()
