@@ -179,7 +179,12 @@ def test_added_documents_are_stored_indexed_and_opened(
     assert {d["value"]["date"] for d in facts["dates"]} >= {"2026-04-01", "2028-03-31"}
     page = web_upload.status_html(job)
     assert "Klart: 1 dokument tillagda och sökbara (Avtal Nyby 2026.txt)" in page
-    assert "unsupported file type .png" in page and "Hoppades över (2)" in page
+    assert "Hoppades över (2)" in page
+    assert (
+        "filtypen .png kan inte läsas (<code class='sv-up-reason'>unsupported file type .png"
+        in page
+    )
+    assert "filen är tom (<code class='sv-up-reason'>empty file</code>)" in page
 
 
 def test_a_rebuild_from_the_command_line_keeps_added_documents(
@@ -300,6 +305,9 @@ def test_a_build_running_elsewhere_fails_the_job_with_one_line(
         jobs.close()
     assert job.stage == uploads.FAILED
     assert "is being built by another" in job.error and "\n" not in job.error
+    assert "Inga dokument lades till: indexet byggs just nu av en annan körning" in (
+        web_upload.status_html(job)
+    )
     assert not (indexed.index_dir / UPLOADS).exists()
 
 
@@ -325,7 +333,8 @@ def test_the_status_is_escaped_and_shows_progress() -> None:
     assert '<progress max="8" value="3"' in page and "Indexerar stycken: 3 av 8" in page
     assert 'data-announce="Indexerar stycken"' in page  # announced once per stage
     refused = web_upload.status_html(refused="wrong upload token")
-    assert 'role="alert"' in refused and "Kan inte lägga till dokumenten" in refused
+    assert 'role="alert"' in refused
+    assert "Kan inte lägga till dokumenten: fel uppladdningsnyckel (wrong upload token)" in refused
 
 
 def test_serve_refuses_a_public_upload_server_without_token(
@@ -362,3 +371,23 @@ def test_the_same_text_sent_again_is_skipped_and_not_stored(
     ]
     assert [p.name for p in (indexed.index_dir / UPLOADS).iterdir()] == ["nyby.txt"]
     assert "Klart, men inget nytt dokument lades till." in web_upload.status_html(again)
+
+
+@pytest.mark.parametrize(
+    ("reason", "swedish"),
+    [
+        ("unsupported file type .exe", "filtypen .exe kan inte läsas"),
+        (
+            "file is 300 bytes; at most 200 (max_upload_file_bytes)",
+            "filen är för stor (300 byte, högst 200)",
+        ),
+        ("corrupt PDF (PdfReadError)", "PDF-filen är trasig"),
+        (
+            "same text as the indexed document nyby",
+            "samma text som det redan indexerade dokumentet nyby",
+        ),
+        ("a reason no one has worded", ""),
+    ],
+)
+def test_skip_reasons_are_worded_in_swedish(reason: str, swedish: str) -> None:
+    assert web_upload.swedish_reason(reason) == swedish

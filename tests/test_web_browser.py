@@ -538,11 +538,13 @@ gäller från 1 januari 2026 till 31 december 2027.
 # Records every status the upload box shows, so that the test sees the progress it passed.
 WATCH_STATUS_JS = """() => {
     window.__uploadStages = [];
-    const box = document.querySelector("#sv-upload-status");
+    window.__uploadTexts = [];
+    const tab = document.querySelector("#sv-tab-upload");
     new MutationObserver(() => {
-        const status = box.querySelector(".sv-up-status");
+        const status = tab.querySelector("#sv-upload-status .sv-up-status");
         if (status) window.__uploadStages.push(status.className);
-    }).observe(box, {childList: true, subtree: true, characterData: true});
+        window.__uploadTexts.push(tab.innerText);
+    }).observe(tab, {childList: true, subtree: true, characterData: true});
 }"""
 
 
@@ -570,7 +572,10 @@ def test_upload_a_document_then_ask_about_it(
     page.fill("#sv-upload-token input", "fel-nyckel")
     page.click("#sv-upload-go")
     page.wait_for_selector("#sv-upload-status .sv-up-failed")
-    assert "wrong upload token" in page.locator("#sv-upload-status").inner_text()
+    assert (
+        "fel uppladdningsnyckel (wrong upload token)"
+        in page.locator("#sv-upload-status").inner_text()
+    )
     assert not (served_index / "uploads").exists()
 
     page.evaluate(WATCH_STATUS_JS)
@@ -579,8 +584,11 @@ def test_upload_a_document_then_ask_about_it(
     page.wait_for_selector("#sv-upload-status .sv-up-done", timeout=INDEX_TIMEOUT_MS)
     status = flat(page.locator("#sv-upload-status").inner_text())
     assert "Klart: 1 dokument tillagda och sökbara (Värmdö överenskommelse 2026.md)" in status
-    assert "verktyg.exe: unsupported file type .exe" in status  # the reason `index` gives
+    # The reason `index` gives, worded in Swedish before it.
+    assert "verktyg.exe: filtypen .exe kan inte läsas (unsupported file type .exe)" in status
     assert any("sv-up-running" in c for c in page.evaluate("window.__uploadStages"))
+    shown = " ".join(page.evaluate("window.__uploadTexts"))
+    assert "processing" not in shown and "queue:" not in shown  # gradio's English tracker
     live = page.locator("#sv-upload-live[aria-live='polite']").inner_text()
     assert live.startswith("Klart: 1 dokument tillagda")
     wait_settled(page)

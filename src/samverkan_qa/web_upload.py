@@ -7,7 +7,10 @@ stage through a live region of its own, outside the re-rendered HTML.
 
 from __future__ import annotations
 
+import functools
 import html
+import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -74,12 +77,13 @@ def intro_markdown(settings: Settings) -> str:
 
 def status_html(job: uploads.Job | None = None, refused: str = "") -> str:
     if refused:
-        return _box("sv-up-failed", f"Kan inte lägga till dokumenten: {refused}", role="alert")
+        text = f"Kan inte lägga till dokumenten: {_worded(refused)}"
+        return _box("sv-up-failed", text, role="alert")
     if job is None:
         return '<div class="sv-up-status sv-up-idle">Inga dokument har lagts till ännu.</div>'
     skipped = _skipped_html(job)
     if job.stage == uploads.FAILED:
-        reason = job.error or "inget dokument kunde läsas"
+        reason = _worded(job.error) if job.error else "inget dokument kunde läsas"
         text = f"Inga dokument lades till: {reason}"
         return _box("sv-up-failed", text, extra=skipped, role="alert")
     if job.stage == uploads.DONE:
@@ -111,16 +115,47 @@ def _box(kind: str, text: str, *, extra: str = "", role: str = "", announce: str
     )
 
 
+def swedish_reason(reason: str) -> str:
+    """A library message (why a file was skipped, a request refused or a job failed) in
+    Swedish ("" when no wording is known)."""
+    for pattern, wording in _reasons():
+        match = pattern.match(reason)
+        if match:
+            return wording.format("", *match.groups())  # {1} is the first group
+    return ""
+
+
+@functools.cache
+def _reasons() -> list[tuple[re.Pattern[str], str]]:
+    data = json.loads(
+        (Path(__file__).parent / "data" / "upload_messages_sv.json").read_text("utf-8")
+    )
+    return [(re.compile(pattern), wording) for pattern, wording in data["patterns"]]
+
+
+def _worded(message: str) -> str:
+    """The Swedish wording followed by the message itself, as plain text."""
+    swedish = swedish_reason(message)
+    return f"{swedish} ({message})" if swedish else message
+
+
+def _reason_html(reason: str) -> str:
+    """The Swedish wording, with the reason as `samverkan-qa index` prints it beside it."""
+    swedish = swedish_reason(reason)
+    cli = f"<code class='sv-up-reason'>{esc(reason)}</code>"
+    return f"{esc(swedish)} ({cli})" if swedish else cli
+
+
 def _skipped_html(job: uploads.Job) -> str:
     if not job.skipped:
         return ""
     items = "".join(
-        f"<li><span class='sv-up-name'>{esc(s.source)}</span>: {esc(s.reason)}</li>"
+        f"<li><span class='sv-up-name'>{esc(s.source)}</span>: {_reason_html(s.reason)}</li>"
         for s in job.skipped
     )
     return (
-        f"<div class='sv-up-skipped'><p>Hoppades över ({len(job.skipped)}), med samma skäl "
-        f"som <code>samverkan-qa index</code> ger:</p><ul>{items}</ul></div>"
+        f"<div class='sv-up-skipped'><p>Hoppades över ({len(job.skipped)}), med skälet som "
+        f"<code>samverkan-qa index</code> ger inom parentes:</p><ul>{items}</ul></div>"
     )
 
 
