@@ -682,8 +682,8 @@ mark.sv-passage.sv-answer { background: #ffe36e; }
 /* Once files are picked, gradio's "add more" is a button inside a button (nested controls a
    screen reader cannot use). To add more, pick them all again after "Rensa" (×). */
 #sv-upload-files button.icon-button:has(.upload-container) { display: none; }
-/* Gradio's own tracker ("queue: 1/1", "processing | 0.3s", English only) over the upload
-   widgets: the status box below them shows each stage in Swedish. */
+/* Gradio's own progress tracker over the upload widgets (its queue and timer texts are
+   English only): the status box below them shows each stage in Swedish. */
 #sv-upload-status [data-testid="status-tracker"],
 #sv-upload-files [data-testid="status-tracker"] { display: none !important; }
 .sv-up-status { padding: 8px 12px; border: 1px solid var(--border-color-primary);
