@@ -9,7 +9,6 @@ import itertools
 import os
 import queue
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import FakeEmbedder
 from test_store_postgres_runs import finish, start, wait_until
-from webserver import HOST, OUTPUT, Server, _env, _wait_until_up, free_port
+from webserver import OUTPUT, Server, free_port, server_process
 
 from samverkan_qa.settings import Settings
 from samverkan_qa.stores import build
@@ -45,22 +44,9 @@ pytestmark = pytest.mark.slow
 @contextmanager
 def serving(url: str, log: Path) -> Iterator[Server]:
     port = free_port()
-    env = {**_env(), "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as sink:
-        command = [sys.executable, str(LAUNCHER), url, str(port)]
-        process = subprocess.Popen(command, env=env, stdout=sink, stderr=sink)
-        server = Server(f"http://{HOST}:{port}/", port, process, log)
-        try:
-            _wait_until_up(server, START_TIMEOUT)
-            yield server
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+    env = {"PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    with server_process([sys.executable, str(LAUNCHER), url, str(port)], port, log, env) as server:
+        yield server
 
 
 def ask(clients: dict[str, object], url: str, question: str) -> dict:

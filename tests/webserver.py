@@ -86,14 +86,11 @@ def _wait_until_up(server: Server, timeout: float) -> None:
 
 
 @contextlib.contextmanager
-def running_server(
-    index: Path, log: Path, args: tuple[str, ...] = (), env: dict[str, str] | None = None
+def server_process(
+    cmd: list[str], port: int, log: Path, env: dict[str, str] | None = None
 ) -> Iterator[Server]:
-    """`samverkan-qa serve --index INDEX [ARGS]` on 127.0.0.1 and a free port, stopped
-    afterwards; `env` is added to the environment."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "samverkan_qa", "serve", "--index", str(index),
-           "--host", HOST, "--port", str(port), *args]  # fmt: skip
+    """Start `cmd` (a server listening on 127.0.0.1:`port`), wait until it answers, stop it
+    afterwards; its output goes to `log`, `env` is added to the environment."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as sink:
         process = subprocess.Popen(
@@ -110,6 +107,19 @@ def running_server(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=15)
+
+
+@contextlib.contextmanager
+def running_server(
+    index: Path, log: Path, args: tuple[str, ...] = (), env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """`samverkan-qa serve --index INDEX [ARGS]` on 127.0.0.1 and a free port, stopped
+    afterwards; `env` is added to the environment."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "samverkan_qa", "serve", "--index", str(index),
+           "--host", HOST, "--port", str(port), *args]  # fmt: skip
+    with server_process(cmd, port, log, env) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
