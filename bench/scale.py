@@ -1,17 +1,18 @@
-"""Scale benchmark: the search path over synthetic indexes of 10k, 100k and 1M passages.
+"""Scale benchmark: the search and answer path over synthetic indexes of 10k-1M passages.
 
     python bench/scale.py [--sizes 10000,100000,1000000] [--work DIR] [--queries 40]
+                          [--ann-min-chunks N]
 
-Each index is written straight through the index module's pieces (documents.jsonl,
-chunks.jsonl, vectors.npy, dense.faiss, lexical/, manifest): Swedish-like passages drawn from
-a fixed vocabulary with a fixed seed, ten passages a document, random unit vectors for the
-dense side (no model runs, nothing is embedded) and one of 100 municipalities per document,
-so `kommun=...` matches about 1% of the documents. Every size is then measured in a fresh
-process: time to open (load_index + Retriever), resident memory after open and after the
-searches, and warm p50/p95 of search (hybrid, hybrid filtered, lexical only, dense only).
-`--legacy` measures the same process with the previous implementation of the hot path
-(a Python list of allowed rows per filtered search, a full sort of the BM25 scores, the
-vectors read into memory) for a before/after in one run. Figures are benchmark numbers only.
+Each index is written through the index module's own pieces (store.py's files, vectors.npy,
+dense.faiss as index.dense_index makes it, lexical/, manifest): Swedish-like passages drawn
+from a fixed vocabulary with a fixed seed, ten passages a document, one of 100 municipalities
+per document (so `kommun=...` keeps about 1% of them), and stand-in vectors with topic
+structure instead of a model (nothing is embedded; see stand_in_vectors). Every size is then
+measured in a fresh process: time to open (load_index + Retriever), resident memory after
+the searches (all of it, and the anonymous part: what is not a page of a mapped file), warm
+p50/p95 of search (hybrid, hybrid filtered, lexical only, dense only) and of ask (with and
+without the filter), and the dense index's recall@10 against exact search. Query embedding
+is not included: the stand-in costs nothing. Figures are benchmark numbers only.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ DIM = 384
 PASSAGES_PER_DOC = 10
 WORDS_PER_PASSAGE = (40, 80)
 MUNICIPALITIES = 100
+FORMAT = 2  # the index format the cached synthetic indexes were written in
 MODEL = {"name": "scale-bench-random", "sha256": hashlib.sha256(b"scale-bench").hexdigest()}
 
 # Common words of the domain; the rest of the vocabulary is made of Swedish-like syllables.
@@ -78,13 +80,14 @@ def municipality_names() -> list[str]:
     return sorted(ALL)[:MUNICIPALITIES]
 
 
-def build(folder: Path, n: int) -> dict[str, Any]:
+def build(folder: Path, n: int, ann_min_chunks: int) -> dict[str, Any]:
     """Write a synthetic index of `n` passages into `folder`; returns build figures."""
     import bm25s
     import faiss
 
     from samverkan_qa import index as ix
     from samverkan_qa.lexical import LexicalIndex, SwedishAnalyzer
+    from samverkan_qa.store import write_store
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(SEED)
@@ -129,34 +132,70 @@ def build(folder: Path, n: int) -> dict[str, Any]:
         )
         documents.append(doc)
         for j, (start, passage) in enumerate(zip(starts, passages, strict=True)):
-            chunks.append(Chunk(f"{doc_id}-{j}", doc_id, start, start + len(passage), passage))
-
-    vectors = rng.standard_normal((n, DIM), dtype=np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            chunks.append(Chunk(f"{doc_id}#{j}", doc_id, start, start + len(passage), passage))
 
     folder.mkdir(parents=True, exist_ok=True)
-    ix._write_jsonl(folder / "documents.jsonl", (d.to_dict() for d in documents))
-    ix._write_jsonl(folder / "chunks.jsonl", (c.to_dict() for c in chunks))
+    write_store(folder, documents, chunks)
+    manifest = ix._manifest(_Stub(), {}, documents, chunks, {})
+    del documents, chunks
+    vectors = stand_in_vectors(n)
     np.save(folder / "vectors.npy", vectors, allow_pickle=False)
-    dense = faiss.IndexFlatIP(DIM)
-    dense.add(vectors)
-    faiss.write_index(dense, str(folder / "dense.faiss"))
-    del dense, vectors
+    t_dense = time.perf_counter()
+    faiss.write_index(ix.dense_index(vectors, ann_min_chunks), str(folder / "dense.faiss"))
+    dense_s = time.perf_counter() - t_dense
+    del vectors
     bm25 = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
     bm25.index(tokens, show_progress=False)
     lexical = LexicalIndex(analyzer, bm25, n)
     lexical.save(folder / "lexical")
-    manifest = ix._manifest(_Stub(), {}, documents, chunks, lexical.settings())
+    manifest["lexical"] = lexical.settings()
     (folder / ix.MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    return {"build_s": time.perf_counter() - t0, "disk_mb": disk / 2**20}
+    return {"build_s": time.perf_counter() - t0, "dense_s": dense_s, "disk_mb": disk / 2**20}
+
+
+# Stand-in vectors with the structure of real embeddings (random unit vectors have none, and
+# no approximate index can find their neighbours): a direction every vector shares, one of
+# 50 topics, one of 40 subtopics of it, and noise. Cosine about 0.8 within a subtopic, 0.6
+# within a topic and 0.35 across topics.
+TOPICS, SUBTOPICS = 50, 40
+MIX = (0.6, 0.5, 0.45, 0.45)  # shared, topic, subtopic, noise
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype("float32")
+
+
+def stand_in_vectors(n: int) -> np.ndarray:
+    rng = np.random.default_rng(SEED + 2)
+    shared = _unit(rng.standard_normal(DIM))
+    topics = _unit(rng.standard_normal((TOPICS, DIM)))
+    subtopics = _unit(rng.standard_normal((TOPICS * SUBTOPICS, DIM)))
+    # A document's passages share a subtopic, as a real document's do.
+    per_doc = rng.integers(
+        0, TOPICS * SUBTOPICS, size=(n + PASSAGES_PER_DOC - 1) // PASSAGES_PER_DOC
+    )
+    out = np.empty((n, DIM), "float32")
+    for lo in range(0, n, 100_000):
+        hi = min(n, lo + 100_000)
+        sub = per_doc[np.arange(lo, hi) // PASSAGES_PER_DOC]
+        noise = _unit(rng.standard_normal((hi - lo, DIM), dtype=np.float32))
+        a, b, c, d = MIX
+        out[lo:hi] = _unit(
+            a * shared + b * topics[sub // SUBTOPICS] + c * subtopics[sub] + d * noise
+        )
+    return out
 
 
 class _Stub:
-    """Stands in for the model: a random unit vector per question (seeded by its text)."""
+    """Stands in for the model. A question's vector lies near one passage's (chosen by a
+    hash of the question), as a real question's lies near its answer's."""
 
     identity = MODEL
     max_tokens = 512
+
+    def __init__(self, vectors: np.ndarray | None = None) -> None:
+        self.vectors = vectors
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
@@ -168,8 +207,13 @@ class _Stub:
         out = np.zeros((len(texts), DIM), "float32")
         for i, text in enumerate(texts):
             seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
-            v = np.random.default_rng(seed).standard_normal(DIM).astype("float32")
-            out[i] = v / np.linalg.norm(v)
+            rng = np.random.default_rng(seed)
+            noise = _unit(rng.standard_normal(DIM))
+            if self.vectors is None or not len(self.vectors):
+                out[i] = noise
+                continue
+            near = np.asarray(self.vectors[int(rng.integers(len(self.vectors)))])
+            out[i] = _unit(near + 0.6 * noise)
         return out
 
 
@@ -180,91 +224,99 @@ def questions(count: int) -> list[str]:
     return [" ".join(vocab[w] for w in row) + "?" for row in picks]
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
 
-def _legacy(retriever: Any) -> None:
-    """The hot path as it was before bench/scale.py: per-query Python list of allowed rows,
-    a full argsort of every BM25 score, the vectors read whole into memory."""
-    from samverkan_qa.metadata import matches
-
-    def allowed_rows(filters: list[FieldFilter]) -> np.ndarray | None:
-        if not filters:
-            return None
-        keep = {d for d, f in retriever._facts.items() if matches(f, filters, doc_id=d)}
-        return np.array(
-            [i for i, c in enumerate(retriever.index.chunks) if c.doc_id in keep], "int64"
-        )
-
-    def top_lexical(scores: np.ndarray, n: int, allowed: np.ndarray | None) -> list[int]:
-        if allowed is not None:
-            masked = np.zeros_like(scores)
-            masked[allowed] = scores[allowed]
-            scores = masked
-        top = np.argsort(-scores, kind="stable")[:n]
-        return [int(r) for r in top if scores[r] > 0]
-
-    retriever.allowed_rows = allowed_rows
-    retriever._top_lexical = top_lexical
-    retriever.index.vectors = np.array(retriever.index.vectors)
-    retriever.__dict__["_vectors"] = retriever.index.vectors  # cosines from the copy
+def _timed(call: Any, qs: list[str]) -> tuple[float, float]:
+    times = []
+    for q in qs:
+        t = time.perf_counter()
+        call(q)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
 
 
-def measure(folder: Path, n_questions: int, legacy: bool) -> dict[str, float]:
-    """Run in a fresh process: open the index, then time warm searches."""
+def measure(folder: Path, n_questions: int) -> dict[str, float]:
+    """Run in a fresh process: open the index, then time warm searches and answers."""
+    from samverkan_qa.answers import Assistant
     from samverkan_qa.index import load_index
     from samverkan_qa.retrieval import RetrievalConfig, Retriever
 
-    base = rss_mb()
+    base, base_anon = rss_mb(), rss_mb("RssAnon")
     t0 = time.perf_counter()
     index = load_index(folder)
-    retriever = Retriever(index, _Stub())
-    if legacy:
-        _legacy(retriever)
+    stub = _Stub(index.vectors)
+    retriever = Retriever(index, stub)
     out: dict[str, float] = {"open_s": time.perf_counter() - t0, "rss_open_mb": rss_mb() - base}
     qs = questions(n_questions)
     place = [FieldFilter("kommun", municipality_names()[7])]
+    t = time.perf_counter()
+    retriever.search(qs[0], k=5, filters=place)  # the filter's document array is made here
+    out["filter_first_ms"] = (time.perf_counter() - t) * 1000
+    assistant = Assistant(retriever)
+    lexical = Retriever(index, stub, RetrievalConfig(mode="lexical"))
+    dense = Retriever(index, stub, RetrievalConfig(mode="dense"))
     runs = {
-        "hybrid": (retriever, None),
-        "filtered": (retriever, place),
-        "lexical": (Retriever(index, _Stub(), RetrievalConfig(mode="lexical")), None),
-        "dense": (Retriever(index, _Stub(), RetrievalConfig(mode="dense")), None),
+        "hybrid": lambda q: retriever.search(q, k=5),
+        "filtered": lambda q: retriever.search(q, k=5, filters=place),
+        "lexical": lambda q: lexical.search(q, k=5),
+        "dense": lambda q: dense.search(q, k=5),
+        "ask": lambda q: assistant.ask(q),
+        "ask_filtered": lambda q: assistant.ask(q, filters=place),
     }
-    for name, (r, filters) in runs.items():
-        if legacy and r is not retriever:
-            r.allowed_rows, r._top_lexical = retriever.allowed_rows, retriever._top_lexical
-        r.search(qs[0], k=5, filters=filters)  # warm: caches, first-use structures
-        times = []
-        for q in qs:
-            t = time.perf_counter()
-            r.search(q, k=5, filters=filters)
-            times.append((time.perf_counter() - t) * 1000)
-        times.sort()
-        out[f"{name}_p50"] = statistics.median(times)
-        out[f"{name}_p95"] = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    for name, call in runs.items():
+        call(qs[0])  # warm: caches, first-use structures
+        out[f"{name}_p50"], out[f"{name}_p95"] = _timed(call, qs)
     out["rss_end_mb"] = rss_mb() - base
+    out["anon_end_mb"] = rss_mb("RssAnon") - base_anon
+    out.update(recall(index, stub, qs))
+    return out
+
+
+def recall(index: Any, stub: _Stub, qs: list[str], k: int = 10) -> dict[str, float]:
+    """recall@k of the dense index against exact inner product over all vectors, at the
+    configured number of probed lists and a few others (1.0 for a flat index)."""
+    import faiss
+
+    from samverkan_qa.retrieval import RetrievalConfig, Retriever
+
+    vectors = stub.embed_queries(qs)
+    _, exact = faiss.knn(vectors, index.vectors, k, metric=faiss.METRIC_INNER_PRODUCT)
+    out = {}
+    default = RetrievalConfig().ann_probes
+    for probes in sorted({8, 16, default, 64}):
+        r = Retriever(index, stub, RetrievalConfig(ann_probes=probes))
+        found = [set(r._dense_rows(v, k, None)) for v in vectors]
+        value = float(np.mean([len(f & set(e)) / k for f, e in zip(found, exact, strict=True)]))
+        out["recall" if probes == default else f"recall_{probes}"] = value
+    out["lists"] = float(getattr(index.faiss, "nlist", 0))
     return out
 
 
 COLUMNS = (
     ("open_s", "open (s)", "{:.2f}"),
     ("rss_end_mb", "RSS (MB)", "{:.0f}"),
+    ("anon_end_mb", "anon (MB)", "{:.0f}"),
     ("hybrid_p50", "hybrid p50/p95 (ms)", None),
     ("filtered_p50", "filtered 1% p50/p95 (ms)", None),
     ("lexical_p50", "lexical p50/p95 (ms)", None),
     ("dense_p50", "dense p50/p95 (ms)", None),
+    ("ask_p50", "ask p50/p95 (ms)", None),
+    ("ask_filtered_p50", "ask filtered p50/p95 (ms)", None),
+    ("recall", "dense recall@10", "{:.3f}"),
 )
 
 
-def table(rows: list[tuple[int, str, dict[str, float]]]) -> str:
-    head = ["passages", "code", *(label for _, label, _ in COLUMNS)]
+def table(rows: list[tuple[int, dict[str, float]]]) -> str:
+    head = ["passages", "disk (MB)", *(label for _, label, _ in COLUMNS)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for n, label, r in rows:
-        cells = [f"{n:,}", label]
+    for n, r in rows:
+        cells = [f"{n:,}", f"{r['disk_mb']:.0f}"]
         for key, _, fmt in COLUMNS:
             if fmt:
                 cells.append(fmt.format(r[key]))
@@ -276,34 +328,38 @@ def table(rows: list[tuple[int, str, dict[str, float]]]) -> str:
 
 
 def main() -> int:
+    from samverkan_qa.settings import Settings
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "sqa-scale")
     parser.add_argument("--queries", type=int, default=40)
-    parser.add_argument("--no-legacy", action="store_true", help="skip the before column")
+    parser.add_argument(
+        "--ann-min-chunks", type=int, default=Settings.ann_min_chunks, help="IVF from this size"
+    )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--legacy", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure, args.queries, args.legacy)))
+        print(json.dumps(measure(args.measure, args.queries)))
         return 0
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
-        folder = args.work / f"n{n}"
-        if not (folder / "manifest.json").exists():
-            figures = build(folder, n)
+        folder = args.work / f"v{FORMAT}-n{n}-ann{args.ann_min_chunks}"
+        built = folder / "build.json"
+        if not built.exists():
+            figures = build(folder, n, args.ann_min_chunks)
+            built.write_text(json.dumps(figures), encoding="utf-8")
             print(
-                f"built {n:,} passages in {figures['build_s']:.0f} s, "
-                f"{figures['disk_mb']:.0f} MB on disk",
+                f"built {n:,} passages in {figures['build_s']:.0f} s (dense index "
+                f"{figures['dense_s']:.0f} s), {figures['disk_mb']:.0f} MB on disk",
                 file=sys.stderr,
             )
-        variants = [("before", True), ("after", False)] if not args.no_legacy else []
-        for label, legacy in variants or [("now", False)]:
-            cmd = [sys.executable, __file__, "--measure", str(folder), "--queries"]
-            cmd += [str(args.queries)] + (["--legacy"] if legacy else [])
-            result = subprocess.run(cmd, check=True, capture_output=True, text=True)
-            rows.append((n, label, json.loads(result.stdout.strip().splitlines()[-1])))
-            print(f"measured {n:,} ({label})", file=sys.stderr)
+        cmd = [sys.executable, __file__, "--measure", str(folder), "--queries", str(args.queries)]
+        result = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        figures = json.loads(result.stdout.strip().splitlines()[-1])
+        figures.update(json.loads(built.read_text(encoding="utf-8")))
+        rows.append((n, figures))
+        print(f"measured {n:,}: {json.dumps(figures)}", file=sys.stderr)
     print(table(rows))
     return 0
 

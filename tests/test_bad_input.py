@@ -584,12 +584,24 @@ def _rewrite_lines(path: Path, change: Any) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
 
 
-def _unknown_doc(rows: list[dict[str, Any]]) -> None:
+def _change_table(path: Path, change: Any) -> None:
+    import numpy as np
+
+    table = np.load(path)
+    change(table)
+    np.save(path, table)
+
+
+def _unknown_doc(table: Any) -> None:
+    table[0, 0] = 99  # the row of a document that does not exist
+
+
+def _outside_text(table: Any) -> None:
+    table[-1, 2] = 10**6  # ends far beyond its document's text
+
+
+def _other_document(rows: list[dict[str, Any]]) -> None:
     rows[0]["doc_id"] = "finns-inte"
-
-
-def _other_text(rows: list[dict[str, Any]]) -> None:
-    rows[0]["text"] = "Ett annat index text " + rows[0]["text"]
 
 
 DAMAGE: dict[str, Any] = {
@@ -600,10 +612,17 @@ DAMAGE: dict[str, Any] = {
     "lexical.json truncated": lambda ix: _truncate(ix / "lexical" / "lexical.json"),
     "bm25 data truncated": lambda ix: _truncate(ix / "lexical" / "bm25" / "data.csc.index.npy"),
     "bm25 vocab missing": lambda ix: (ix / "lexical" / "bm25" / "vocab.index.json").unlink(),
-    "chunk names unknown document": lambda ix: _rewrite_lines(ix / "chunks.jsonl", _unknown_doc),
-    "chunk from another index": lambda ix: _rewrite_lines(ix / "documents.jsonl", _other_text),
-    "chunks.jsonl truncated": lambda ix: _truncate(ix / "chunks.jsonl"),
-    "chunks.jsonl not records": lambda ix: (ix / "chunks.jsonl").write_text("[]\n[1]\n"),
+    "chunk names unknown document": lambda ix: _change_table(ix / "chunks.npy", _unknown_doc),
+    "chunk outside its text": lambda ix: _change_table(ix / "chunks.npy", _outside_text),
+    "documents from another index": lambda ix: _rewrite_lines(
+        ix / "documents.jsonl", _other_document
+    ),
+    "texts.bin from another index": lambda ix: (ix / "texts.bin").write_bytes(b"Annan text"),
+    "texts.bin missing": lambda ix: (ix / "texts.bin").unlink(),
+    "chunks.npy truncated": lambda ix: _truncate(ix / "chunks.npy"),
+    "chunks.npy missing": lambda ix: (ix / "chunks.npy").unlink(),
+    "chunks.npy not a table": lambda ix: (ix / "chunks.npy").write_bytes(b"[]\n[1]\n"),
+    "documents.npy truncated": lambda ix: _truncate(ix / "documents.npy"),
     "documents.jsonl missing": lambda ix: (ix / "documents.jsonl").unlink(),
     "documents.jsonl truncated": lambda ix: _truncate(ix / "documents.jsonl"),
     "vectors.npy missing": lambda ix: (ix / "vectors.npy").unlink(),
@@ -613,7 +632,7 @@ DAMAGE: dict[str, Any] = {
     "manifest null": lambda ix: (ix / "manifest.json").write_text("null"),
     "manifest not json": lambda ix: (ix / "manifest.json").write_text("{trasig"),
     "manifest deeply nested": lambda ix: (ix / "manifest.json").write_text(NESTED),
-    "chunks.jsonl deeply nested": lambda ix: (ix / "chunks.jsonl").write_text(NESTED),
+    "documents.jsonl deeply nested": lambda ix: (ix / "documents.jsonl").write_text(NESTED),
 }
 
 
@@ -781,7 +800,8 @@ def test_fact_extraction_is_linear_on_pathological_text(line: str) -> None:
         "dense.faiss missing",
         "lexical missing",
         "bm25 data truncated",
-        "chunks.jsonl truncated",
+        "chunks.npy truncated",
+        "texts.bin missing",
         "vectors.npy missing",
         "manifest not json",
         "manifest deleted",

@@ -20,7 +20,9 @@ def test_build_writes_plain_files_and_manifest(settings: Settings, fake_embedder
     assert {
         "manifest.json",
         "documents.jsonl",
-        "chunks.jsonl",
+        "texts.bin",
+        "documents.npy",
+        "chunks.npy",
         "vectors.npy",
         "dense.faiss",
         "lexical",
@@ -102,7 +104,7 @@ def test_interrupted_build_leaves_previous_index_intact(
     settings: Settings, small_corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_index(settings, FakeEmbedder())
-    before = (settings.index_dir / "chunks.jsonl").read_text(encoding="utf-8")
+    before = (settings.index_dir / "chunks.npy").read_bytes()
     (small_corpus / "ny.txt").write_text("Helt ny text om polisen.", encoding="utf-8")
     import faiss
 
@@ -112,7 +114,7 @@ def test_interrupted_build_leaves_previous_index_intact(
     monkeypatch.setattr(faiss, "write_index", boom)
     with pytest.raises(KeyboardInterrupt):
         build_index(settings, FakeEmbedder())
-    assert (settings.index_dir / "chunks.jsonl").read_text(encoding="utf-8") == before
+    assert (settings.index_dir / "chunks.npy").read_bytes() == before
     assert load_index(settings.index_dir).manifest["n_documents"] == 7
     assert not list(settings.index_dir.parent.glob(".index.*"))
 

@@ -62,27 +62,28 @@ def _one_generation(index: Any, towns: tuple[str, ...]) -> str:
 def test_a_rebuild_during_open_is_detected_and_read_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The race of the issue, made deterministic: the folder is swapped after chunks.jsonl
-    was read and before the search structures were; the reader must not mix the two."""
+    """The race of the issue, made deterministic: the folder is swapped after the documents
+    and chunks were read and before the vectors and search structures were; the reader must
+    not mix the two."""
     alvby, oby = _corpus(tmp_path, "a", "Älvby"), _corpus(tmp_path, "b", "Öby", n=5)
     folder = tmp_path / "index"
     build_index(_settings(alvby, folder), FakeEmbedder())
-    real = index_module._read_jsonl
-    reads: list[str] = []
+    real = index_module.read_store
+    reads: list[Path] = []
 
-    def rebuild_after_chunks(path: Path) -> list[dict[str, Any]]:
-        rows = real(path)
-        reads.append(path.name)
-        if path.name == "chunks.jsonl" and reads.count("chunks.jsonl") == 1:
-            monkeypatch.setattr(index_module, "_read_jsonl", real)  # the builder reads too
+    def rebuild_after_chunks(path: Path) -> Any:
+        store = real(path)
+        reads.append(path)
+        if len(reads) == 1:
+            monkeypatch.setattr(index_module, "read_store", real)  # the builder reads too
             build_index(_settings(oby, folder), FakeEmbedder())
-            monkeypatch.setattr(index_module, "_read_jsonl", rebuild_after_chunks)
-        return rows
+            monkeypatch.setattr(index_module, "read_store", rebuild_after_chunks)
+        return store
 
-    monkeypatch.setattr(index_module, "_read_jsonl", rebuild_after_chunks)
+    monkeypatch.setattr(index_module, "read_store", rebuild_after_chunks)
     index = load_index(folder)
     assert _one_generation(index, ("Älvby", "Öby")) == "Öby"
-    assert reads.count("chunks.jsonl") == 2, "the first, mixed read was thrown away"
+    assert len(reads) == 2, "the first, mixed read was thrown away"
 
 
 def test_searches_overlapping_rebuilds_see_one_generation(tmp_path: Path) -> None:
@@ -180,7 +181,7 @@ def test_stale_lock_and_staging_folders_are_cleaned(tmp_path: Path) -> None:
     # a half-written staging folder and an old index that was never removed.
     lock_path(folder).write_text("pid 999999\n")
     (tmp_path / ".index.building-999999").mkdir()
-    (tmp_path / ".index.building-999999" / "chunks.jsonl").write_text("{")
+    (tmp_path / ".index.building-999999" / "chunks.npy").write_text("{")
     (tmp_path / ".index.old-999998").mkdir()
     assert _one_generation(load_index(folder), ("Älvby",)) == "Älvby"  # readers are unaffected
     build_index(_settings(alvby, folder), FakeEmbedder())

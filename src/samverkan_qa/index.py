@@ -2,12 +2,16 @@
 
 Files in the index folder, all plain (no pickle):
   manifest.json     format version, model identity, chunking, every document's content hash
-  documents.jsonl   the clean documents with their metadata
-  chunks.jsonl      passages with offsets into their document's clean text
-  vectors.npy       one normalised embedding per chunk, same order (read memory-mapped)
-  dense.faiss       FAISS inner-product index over vectors.npy
+  documents.jsonl   the documents' titles, sources, pages and facts (no text)
+  texts.bin         the documents' clean texts, one UTF-8 blob (memory-mapped)
+  documents.npy     each document's byte range in texts.bin and length in characters
+  chunks.npy        passages: document row, offsets into its clean text, page (memory-mapped)
+  vectors.npy       one normalised embedding per chunk, same order (memory-mapped)
+  dense.faiss       FAISS inner-product index over vectors.npy: exact (flat) below
+                    Settings.ann_min_chunks, approximate (IVF) from there (memory-mapped)
   lexical/          the Swedish BM25 index
   uploads/          documents added from the web page (kept across builds, indexed by each)
+See store.py for the document and chunk files.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,10 +44,12 @@ from samverkan_qa.errors import (
 from samverkan_qa.loading import Skipped, load_documents
 from samverkan_qa.metadata import FACTS_VERSION
 from samverkan_qa.settings import Settings
+from samverkan_qa.store import FILES as STORE_FILES
+from samverkan_qa.store import ChunkTable, read_store, write_store
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: texts and chunks as memory-mapped arrays (store.py)
 # Bump when cleaning or metadata extraction changes what a document's stored form is.
 PIPELINE_VERSION = 3
 MANIFEST = "manifest.json"
@@ -71,7 +77,7 @@ class Index:
     folder: Path
     manifest: dict[str, Any]
     documents: dict[str, Document]
-    chunks: list[Chunk]
+    chunks: ChunkTable  # chunks[row] is a Chunk, made when asked for
     vectors: np.ndarray
     _faiss: Any = None
     _lexical: Any = None
@@ -79,9 +85,7 @@ class Index:
     @property
     def faiss(self) -> Any:
         if self._faiss is None:
-            import faiss
-
-            self._faiss = faiss.read_index(str(self.folder / "dense.faiss"))
+            self._faiss = _read_dense(self.folder / "dense.faiss")
         return self._faiss
 
     @property
@@ -112,17 +116,6 @@ def _chunking_settings(settings: Settings, embedder: Embedder) -> dict[str, Any]
         "max_tokens": embedder.max_tokens,
         "pipeline_version": PIPELINE_VERSION,
     }
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
-def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def damaged(folder: Path, detail: str) -> IndexDamagedError:
@@ -209,24 +202,20 @@ def _stamp(folder: Path) -> tuple[Any, ...]:
 
 def _read_snapshot(folder: Path, search: bool) -> Index:
     manifest = read_manifest(folder)
-    files = "documents.jsonl"
+    files = "documents and chunks"
     try:
-        documents = {
-            d["doc_id"]: Document.from_dict(d) for d in _read_jsonl(folder / "documents.jsonl")
-        }
-        files = "chunks.jsonl"
-        chunks = [Chunk.from_dict(c) for c in _read_jsonl(folder / "chunks.jsonl")]
+        documents, chunks = read_store(folder)
         files = "vectors.npy"
-        # Memory-mapped, read-only: FAISS holds the one copy in memory, cosines read rows
-        # from here. A rebuild writes a new file and swaps the folder, never this file.
+        # Memory-mapped, read-only: cosines read the rows they need. A rebuild writes new
+        # files and swaps the folder, never these files, so a mapping never changes.
         vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
     except FileNotFoundError as exc:
-        raise damaged(folder, f"{files} is missing") from exc
+        raise damaged(folder, f"{Path(exc.filename or files).name} is missing") from exc
     except RecursionError:
         raise damaged(folder, f"{files}: nested too deeply") from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError) as exc:
         raise damaged(folder, f"{files}: {exc}") from exc
-    index = Index(folder, manifest, documents, chunks, vectors)
+    index = Index(folder, manifest, documents, chunks, vectors)  # type: ignore[arg-type]
     _check_consistent(index)
     if search:
         index._faiss = _read_faiss(folder, len(chunks), vectors)
@@ -236,34 +225,38 @@ def _read_snapshot(folder: Path, search: bool) -> Index:
 
 def _check_consistent(index: Index) -> None:
     """The files agree with each other: a mix of two generations, or a truncated file that
-    still parses, never reaches a search."""
+    still parses, never reaches a search. (store.py checks that every chunk lies inside
+    its document; a chunk's text is its document's text sliced.)"""
     folder, chunks, vectors = index.folder, index.chunks, index.vectors
     if vectors.ndim != 2 or len(chunks) != len(vectors):
         raise damaged(folder, f"{len(chunks)} chunks but vectors of shape {vectors.shape}")
     if index.manifest.get("n_chunks", len(chunks)) != len(chunks):
-        raise damaged(folder, "chunks.jsonl does not match manifest.json")
+        raise damaged(folder, "chunks.npy does not match manifest.json")
     listed = index.manifest.get("documents", index.documents)
-    if not isinstance(listed, dict) or set(listed) != set(index.documents):
+    if not isinstance(listed, dict) or list(listed) != list(index.documents):
         raise damaged(folder, "documents.jsonl does not match manifest.json")
-    try:
-        for chunk in chunks:
-            doc = index.documents.get(chunk.doc_id)
-            if doc is None:
-                raise damaged(folder, f"a chunk names an unknown document {chunk.doc_id!r}")
-            if doc.text[chunk.start : chunk.end] != chunk.text:
-                raise damaged(folder, f"chunk {chunk.chunk_id} does not match its document")
-    except (TypeError, AttributeError) as exc:  # a field of the wrong type
-        raise damaged(folder, f"chunks.jsonl: {exc}") from None
+    counts = [entry.get("chunks") if isinstance(entry, dict) else None for entry in listed.values()]
+    if None not in counts and counts != chunks.counts.tolist():
+        raise damaged(folder, "chunks.npy does not match manifest.json")
+    for doc_id, entry in listed.items():
+        doc = index.documents[doc_id]
+        if isinstance(entry, dict) and entry.get("hash") != doc._hash:  # type: ignore[attr-defined]
+            raise damaged(folder, f"document {doc_id!r} does not match manifest.json")
+
+
+def _read_dense(path: Path) -> Any:
+    """dense.faiss memory-mapped: its vectors stay in the page cache, held once."""
+    import faiss
+
+    return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
 
 
 def _read_faiss(folder: Path, rows: int, vectors: np.ndarray) -> Any:
-    import faiss
-
     path = folder / "dense.faiss"
     if not path.is_file():
         raise damaged(folder, "dense.faiss is missing")
     try:
-        dense = faiss.read_index(str(path))
+        dense = _read_dense(path)
     except RuntimeError:  # FAISS's message is a C++ stack; what matters is which file
         raise damaged(folder, "dense.faiss is truncated or not a FAISS index") from None
     if dense.ntotal != rows or (rows and dense.d != vectors.shape[1]):
@@ -400,9 +393,7 @@ def _build_index(
         keep=keep,
     )
     if not (plan.unchanged and _intact(plan.previous)):
-        _write_index(
-            settings.index_dir, embedder, plan.chunking, plan.documents, plan.chunks, plan.vectors
-        )
+        _write_index(settings, embedder, plan.chunking, plan.documents, plan.chunks, plan.vectors)
     plan.report.seconds = time.perf_counter() - started
     return plan.report
 
@@ -545,7 +536,8 @@ def _check_target(folder: Path) -> None:
 _INDEX_FILES = {
     MANIFEST,
     "documents.jsonl",
-    "chunks.jsonl",
+    "chunks.jsonl",  # format 1
+    *STORE_FILES,
     "vectors.npy",
     "dense.faiss",
     "lexical",
@@ -692,7 +684,7 @@ def _embed(
 
 
 def _write_index(
-    folder: Path,
+    settings: Settings,
     embedder: Embedder,
     chunking: dict[str, Any],
     documents: list[Document],
@@ -704,17 +696,15 @@ def _write_index(
 
     from samverkan_qa.lexical import LexicalIndex
 
-    folder = folder.resolve()
+    folder = settings.index_dir.resolve()
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = folder.with_name(f".{folder.name}.building-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        _write_jsonl(staging / "documents.jsonl", (d.to_dict() for d in documents))
-        _write_jsonl(staging / "chunks.jsonl", (c.to_dict() for c in chunks))
+        write_store(staging, documents, chunks)
         np.save(staging / "vectors.npy", vectors, allow_pickle=False)
-        dense = faiss.IndexFlatIP(vectors.shape[1])
-        dense.add(vectors)
+        dense = dense_index(vectors, settings.ann_min_chunks)
         faiss.write_index(dense, str(staging / "dense.faiss"))
         titles = {d.doc_id: context_title(d) for d in documents}
         lexical = LexicalIndex.build([indexed_text(c, titles[c.doc_id]) for c in chunks])
@@ -744,6 +734,33 @@ def _carry_uploads(uploads: Path, target: Path) -> None:
             os.link(path, target / path.name)
         except OSError:  # a file system without hard links
             shutil.copy2(path, target / path.name)
+
+
+def dense_index(vectors: np.ndarray, ann_min_chunks: int) -> Any:
+    """Exact inner product (flat) below `ann_min_chunks` vectors; from there an inverted
+    file (IVF) of about sqrt(n) lists, trained on a seeded sample, searched by probing the
+    lists nearest the question (RetrievalConfig.ann_probes) and measured against exact
+    search in bench/scale.py."""
+    import faiss
+
+    n, dim = vectors.shape
+    if n < ann_min_chunks:
+        dense = faiss.IndexFlatIP(dim)
+        dense.add(vectors)
+        return dense
+    lists = max(1, round(n**0.5))
+    quantizer = faiss.IndexFlatIP(dim)
+    dense = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
+    dense.cp.seed = 20261202
+    sample = min(n, IVF_TRAIN_PER_LIST * lists)
+    rows = np.sort(np.random.default_rng(20261202).choice(n, sample, replace=False))
+    dense.train(np.ascontiguousarray(vectors[rows]))
+    for start in range(0, n, 100_000):  # in blocks: the vectors may be memory-mapped
+        dense.add(np.ascontiguousarray(vectors[start : start + 100_000]))
+    return dense
+
+
+IVF_TRAIN_PER_LIST = 64  # k-means sample: FAISS asks for at least 39 points a list
 
 
 def _manifest(

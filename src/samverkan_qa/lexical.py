@@ -622,5 +622,6 @@ class LexicalIndex:
         analyzer = SwedishAnalyzer.from_json(meta["analyzer_state"])
         bm25 = None
         if not meta["empty"]:
-            bm25 = bm25s.BM25.load(str(Path(folder) / BM25_DIR), show_progress=False)
+            # Memory-mapped: a query reads only its terms' postings.
+            bm25 = bm25s.BM25.load(str(Path(folder) / BM25_DIR), mmap=True, show_progress=False)
         return cls(analyzer, bm25, int(meta["n_docs"]), part_weight=float(meta["part_weight"]))

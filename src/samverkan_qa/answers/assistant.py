@@ -183,12 +183,10 @@ class Assistant:
         )
 
     def _filtered(self, filters: list[FieldFilter]) -> list[Document]:
-        from samverkan_qa.metadata import matches
-
+        """The documents that pass the filters (the retriever's cached arrays)."""
         docs = list(self.documents.values())
-        if not filters:
-            return docs
-        return [d for d in docs if matches(document_facts(d), filters, doc_id=d.doc_id)]
+        rows = self.retriever.allowed_documents(filters)
+        return docs if rows is None else [docs[r] for r in rows]
 
     def _abstain(self, rewrite: Rewrite, analysis: Analysis, hits: Sequence[Hit]) -> Answer:
         sources = [_source(h, i, False, False) for i, h in enumerate(hits, start=1)]
@@ -264,7 +262,7 @@ class Assistant:
         return Hit(number, 0.0, None, None, chunk, doc, spans=inside or spans[:1])
 
     def _chunk_at(self, doc: Document, offset: int) -> Chunk:
-        chunks = self._chunks_by_doc.get(doc.doc_id, [])
+        chunks = self.retriever.index.chunks.of_document(doc.doc_id)
         for chunk in chunks:
             if chunk.start <= offset < chunk.end:
                 return chunk
@@ -272,13 +270,6 @@ class Assistant:
             return chunks[0]
         end = min(len(doc.text), offset + 400)
         return Chunk(f"{doc.doc_id}#fact", doc.doc_id, offset, end, doc.text[offset:end])
-
-    @cached_property
-    def _chunks_by_doc(self) -> dict[str, list[Chunk]]:
-        out: dict[str, list[Chunk]] = {}
-        for chunk in self.retriever.index.chunks:
-            out.setdefault(chunk.doc_id, []).append(chunk)
-        return out
 
 
 def about_named(doc: Document, named: Sequence[str]) -> bool:
