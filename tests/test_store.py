@@ -192,3 +192,41 @@ def test_filters_are_document_arrays_and_ed(flat_and_ivf) -> None:
     assert rows is not None
     assert rows.tolist() == list(flat.index.chunks.rows_of("rapport-02"))
     assert np.all(np.diff(rows) == 1)
+
+
+FILTERS = [
+    "kommun=Nacka",
+    "kommun=nacka kommun",
+    "kommun=Tyresö",
+    "kommun=tyreso",
+    "kommun=Huddinges",
+    "kommun=Haninge",
+    "kommun=Stockholm",
+    "typ=webbsida",
+    "typ=avtal",
+    "typ=Pressmeddelande",
+    "doc=Rapport-03",
+    "doc=rapport-03",
+    "doc=finns-inte",
+    "part=polis",
+    "år=2024",
+    "giltig=2025",
+]
+
+
+def test_indexed_filters_match_as_the_facts_do(flat_and_ivf, settings: Settings) -> None:
+    from samverkan_qa.catalog import document_facts
+    from samverkan_qa.metadata import matches, parse_filter
+
+    build_index(settings, FakeEmbedder())
+    small = Retriever(load_index(settings.index_dir), FakeEmbedder())
+    for retriever in (flat_and_ivf[0], small):
+        docs = list(retriever.index.documents.values())
+        for text in FILTERS:
+            flt = parse_filter(text)
+            expected = [
+                i for i, d in enumerate(docs) if matches(document_facts(d), [flt], doc_id=d.doc_id)
+            ]
+            got = retriever.allowed_documents([flt])
+            assert got is not None and got.tolist() == expected, text
+    assert len(flat_and_ivf[0].allowed_documents([parse_filter("kommun=nacka kommun")])) == 6

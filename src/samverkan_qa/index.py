@@ -743,6 +743,7 @@ def dense_index(vectors: np.ndarray, ann_min_chunks: int) -> Any:
     search in bench/scale.py."""
     import faiss
 
+    faiss.omp_set_num_threads(os.cpu_count() or 1)  # a search may have set it to one
     n, dim = vectors.shape
     if n < ann_min_chunks:
         dense = faiss.IndexFlatIP(dim)

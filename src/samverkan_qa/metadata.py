@@ -1591,3 +1591,33 @@ def matches(
 ) -> bool:
     """True when every filter holds for a document's facts (no filters: True)."""
     return all(_one_matches(facts, flt, doc_id) for flt in filters)
+
+
+# Filters on a value a document states or not (its id, municipality, type) are looked up in
+# an inverted index, term -> documents, made from the stored facts records in one pass; the
+# others (part, giltig, år) compare values and are matched document by document.
+INDEXED_FILTER_KEYS = frozenset({"doc", "kommun", "typ"})
+_TERM_FIELDS = {"kommun": "municipalities", "typ": "doc_type"}
+
+
+def filter_term(flt: FieldFilter) -> str:
+    """The term an indexed filter looks up: what `document_terms` gives a matching document."""
+    if flt.key == "doc":
+        return _fold(flt.value)
+    if flt.key == "kommun":
+        return _municipality_key(flt.value)
+    if flt.key == "typ":
+        return _fold(_TYPE_ALIASES.get(_fold(flt.value), flt.value))
+    raise _bad(f"{flt.key}={flt.value}", f"{flt.key!r} is not an indexed filter")
+
+
+def document_terms(key: str, facts_record: Any, doc_id: str) -> set[str]:
+    """A document's terms for an indexed filter key, read from its facts record as stored
+    (facts_to_json's form) without parsing every fact: the same matches as `matches`."""
+    if key == "doc":
+        return {_fold(doc_id)}
+    items = facts_record.get(_TERM_FIELDS[key]) if isinstance(facts_record, Mapping) else None
+    if not isinstance(items, list):
+        return set()
+    values = (item.get("value") for item in items if isinstance(item, Mapping))
+    return {_fold(v) for v in values if isinstance(v, str)}
