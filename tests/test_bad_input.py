@@ -619,6 +619,8 @@ DAMAGE: dict[str, Any] = {
     ),
     "texts.bin from another index": lambda ix: (ix / "texts.bin").write_bytes(b"Annan text"),
     "texts.bin missing": lambda ix: (ix / "texts.bin").unlink(),
+    "filters.json missing": lambda ix: (ix / "filters.json").unlink(),
+    "filters.json not an index": lambda ix: (ix / "filters.json").write_text("[]"),
     "chunks.npy truncated": lambda ix: _truncate(ix / "chunks.npy"),
     "chunks.npy missing": lambda ix: (ix / "chunks.npy").unlink(),
     "chunks.npy not a table": lambda ix: (ix / "chunks.npy").write_bytes(b"[]\n[1]\n"),

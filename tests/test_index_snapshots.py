@@ -71,8 +71,8 @@ def test_a_rebuild_during_open_is_detected_and_read_again(
     real = index_module.read_store
     reads: list[Path] = []
 
-    def rebuild_after_chunks(path: Path) -> Any:
-        store = real(path)
+    def rebuild_after_chunks(path: Path, ids: list[str]) -> Any:
+        store = real(path, ids)
         reads.append(path)
         if len(reads) == 1:
             monkeypatch.setattr(index_module, "read_store", real)  # the builder reads too

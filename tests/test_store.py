@@ -11,7 +11,7 @@ from conftest import FakeEmbedder
 
 from samverkan_qa import retrieval
 from samverkan_qa.cli import main
-from samverkan_qa.errors import IndexMismatchError
+from samverkan_qa.errors import IndexDamagedError, IndexMismatchError
 from samverkan_qa.index import FORMAT_VERSION, build_index, load_index
 from samverkan_qa.metadata import FieldFilter
 from samverkan_qa.retrieval import RetrievalConfig, Retriever
@@ -58,6 +58,8 @@ def test_chunks_and_texts_are_read_on_demand(settings: Settings) -> None:
     index = load_index(settings.index_dir)
     blob = index.chunks._blob
     assert not blob._cache, "opening decodes no text"
+    parsed = [d for d in index.documents._docs if d is not None]
+    assert len(parsed) == 2 < len(index.documents), "only the first and last records"
     row = len(index.chunks) - 1
     chunk = index.chunks[row]
     doc = index.documents[chunk.doc_id]
@@ -101,6 +103,27 @@ def test_an_index_of_the_previous_format_says_to_rebuild(
     assert rebuilt.manifest["format_version"] == FORMAT_VERSION
     assert [c.text for c in rebuilt.chunks] == [c.text for c in index.chunks]
     assert not (folder / "chunks.jsonl").exists()
+
+
+def test_a_damaged_record_is_one_line_when_it_is_read(
+    settings: Settings, capsys: pytest.CaptureFixture[str], use_fake_embedder: FakeEmbedder
+) -> None:
+    build_index(settings, FakeEmbedder())
+    path = settings.index_dir / "documents.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    middle = json.loads(lines[2])
+    middle["doc_id"] = "ett-annat-dokument"
+    lines[2] = json.dumps(middle, ensure_ascii=False) + "\n"
+    path.write_text("".join(lines), encoding="utf-8")
+
+    index = load_index(settings.index_dir)  # the middle records are read when needed
+    wanted = list(index.documents)[2]
+    with pytest.raises(IndexDamagedError, match="rebuild it with samverkan-qa index"):
+        index.documents[wanted]
+    assert main(["docs", "--index", str(settings.index_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"line 3 is not document {wanted!r}" in err
 
 
 @pytest.fixture(scope="module")

@@ -79,6 +79,7 @@ class Index:
     documents: dict[str, Document]
     chunks: ChunkTable  # chunks[row] is a Chunk, made when asked for
     vectors: np.ndarray
+    filters: dict[str, Any] = field(default_factory=dict)  # store.py's filters.json
     _faiss: Any = None
     _lexical: Any = None
 
@@ -203,19 +204,24 @@ def _stamp(folder: Path) -> tuple[Any, ...]:
 def _read_snapshot(folder: Path, search: bool) -> Index:
     manifest = read_manifest(folder)
     files = "documents and chunks"
+    listed = manifest.get("documents")
+    if not isinstance(listed, dict):
+        raise damaged(folder, "manifest.json lists no documents")
     try:
-        documents, chunks = read_store(folder)
+        documents, chunks, filters = read_store(folder, list(listed))
         files = "vectors.npy"
         # Memory-mapped, read-only: cosines read the rows they need. A rebuild writes new
         # files and swaps the folder, never these files, so a mapping never changes.
         vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
     except FileNotFoundError as exc:
         raise damaged(folder, f"{Path(exc.filename or files).name} is missing") from exc
+    except IndexDamagedError:
+        raise
     except RecursionError:
         raise damaged(folder, f"{files}: nested too deeply") from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError) as exc:
         raise damaged(folder, f"{files}: {exc}") from exc
-    index = Index(folder, manifest, documents, chunks, vectors)  # type: ignore[arg-type]
+    index = Index(folder, manifest, documents, chunks, vectors, filters)  # type: ignore[arg-type]
     _check_consistent(index)
     if search:
         index._faiss = _read_faiss(folder, len(chunks), vectors)
@@ -226,22 +232,17 @@ def _read_snapshot(folder: Path, search: bool) -> Index:
 def _check_consistent(index: Index) -> None:
     """The files agree with each other: a mix of two generations, or a truncated file that
     still parses, never reaches a search. (store.py checks that every chunk lies inside
-    its document; a chunk's text is its document's text sliced.)"""
+    its document, a chunk's text being its document's text sliced, and that the documents'
+    records are the manifest's documents.)"""
     folder, chunks, vectors = index.folder, index.chunks, index.vectors
     if vectors.ndim != 2 or len(chunks) != len(vectors):
         raise damaged(folder, f"{len(chunks)} chunks but vectors of shape {vectors.shape}")
     if index.manifest.get("n_chunks", len(chunks)) != len(chunks):
         raise damaged(folder, "chunks.npy does not match manifest.json")
-    listed = index.manifest.get("documents", index.documents)
-    if not isinstance(listed, dict) or list(listed) != list(index.documents):
-        raise damaged(folder, "documents.jsonl does not match manifest.json")
+    listed = index.manifest["documents"]
     counts = [entry.get("chunks") if isinstance(entry, dict) else None for entry in listed.values()]
     if None not in counts and counts != chunks.counts.tolist():
         raise damaged(folder, "chunks.npy does not match manifest.json")
-    for doc_id, entry in listed.items():
-        doc = index.documents[doc_id]
-        if isinstance(entry, dict) and entry.get("hash") != doc._hash:  # type: ignore[attr-defined]
-            raise damaged(folder, f"document {doc_id!r} does not match manifest.json")
 
 
 def _read_dense(path: Path) -> Any:

@@ -55,9 +55,10 @@ class RetrievalConfig:
     lexical_norm: str = "saturate"
     saturation: float = 20.0
     rrf_k: int = 60
-    # An approximate (IVF) dense index searches the lists nearest the question: 32 of about
-    # 1,000 at a million chunks gave recall@10 >= 0.98 against exact search (bench/scale.py).
-    ann_probes: int = 32
+    # An approximate (IVF) dense index searches the lists nearest the question: of about
+    # 1,000 lists at a million chunks, 32 gave recall@10 0.97 and 64 gave 0.99 against exact
+    # search on bench/scale.py's stand-in vectors (no dev data involved).
+    ann_probes: int = 64
     abstain: AbstainThresholds = field(default_factory=AbstainThresholds)
 
     def __post_init__(self) -> None:
@@ -178,13 +179,18 @@ class Retriever:
         return {}
 
     def _postings(self, key: str) -> dict[str, list[int]]:
-        """term -> document rows for one indexed filter key, made in one pass."""
+        """term -> document rows for one indexed filter key: as indexing stored them
+        (filters.json), else (document ids) made in one pass over the ids."""
         postings = self._posting_lists.get(key)
         if postings is None:
-            postings = {}
-            for row, (doc_id, doc) in enumerate(self.index.documents.items()):
-                for term in document_terms(key, doc.metadata.get("facts"), doc_id):
-                    postings.setdefault(term, []).append(row)
+            postings = self.index.filters.get("postings", {}).get(key)
+            if postings is None:
+                postings = {}
+                for row, doc_id in enumerate(self.index.documents):
+                    doc = None if key == "doc" else self.index.documents[doc_id]
+                    facts = None if doc is None else doc.metadata.get("facts")
+                    for term in document_terms(key, facts, doc_id):
+                        postings.setdefault(term, []).append(row)
             self._posting_lists[key] = postings
         return postings
 

@@ -5,28 +5,33 @@ of all documents are one UTF-8 blob (`texts.bin`); `documents.npy` holds each do
 byte range in it and its length in characters; `chunks.npy` holds one row per chunk (its
 document's row, start and end offsets into that document's text, its page or -1). All three
 are memory-mapped. `documents.jsonl` holds everything else about a document (title, source,
-pages, facts), one line each, without the text. A chunk's text is its document's text
-sliced, so the two can never disagree; a chunk's id is `DOC_ID#N`, N its place in the
-document (as chunking.py numbers them).
+pages, facts), one line each, without the text, parsed when that document is first used.
+`filters.json` holds what filters and answers need of every document's facts, gathered at
+indexing time: document rows by municipality and by type, and the municipalities named.
+A chunk's text is its document's text sliced, so the two can never disagree; a chunk's id
+is `DOC_ID#N`, N its place in the document (as chunking.py numbers them).
 """
 
 from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
 
 from samverkan_qa.documents import Chunk, Document, PageSpan
+from samverkan_qa.errors import IndexDamagedError
 
 TEXTS = "texts.bin"
 DOCUMENTS = "documents.jsonl"
 DOCUMENT_TABLE = "documents.npy"
 CHUNK_TABLE = "chunks.npy"
-FILES = (TEXTS, DOCUMENTS, DOCUMENT_TABLE, CHUNK_TABLE)
+FILTERS = "filters.json"
+FILES = (TEXTS, DOCUMENTS, DOCUMENT_TABLE, CHUNK_TABLE, FILTERS)
+POSTED_KEYS = ("kommun", "typ")  # filter keys whose postings filters.json holds
 
 # Columns of documents.npy and chunks.npy.
 BYTE_START, BYTE_END, N_CHARS = 0, 1, 2
@@ -54,6 +59,23 @@ def write_store(folder: Path, documents: Sequence[Document], chunks: Sequence[Ch
             meta.write(json.dumps(record, ensure_ascii=False) + "\n")
     np.save(folder / DOCUMENT_TABLE, table, allow_pickle=False)
     np.save(folder / CHUNK_TABLE, _chunk_table(chunks, rows), allow_pickle=False)
+    (folder / FILTERS).write_text(json.dumps(_filter_index(documents), ensure_ascii=False))
+
+
+def _filter_index(documents: Sequence[Document]) -> dict[str, Any]:
+    """Document rows by municipality and type (metadata.filter_term's terms), and the
+    municipalities the documents name in order: what would otherwise need every
+    document's facts parsed at the first filter or question."""
+    from samverkan_qa.catalog import municipalities
+    from samverkan_qa.metadata import document_terms
+
+    postings: dict[str, dict[str, list[int]]] = {key: {} for key in POSTED_KEYS}
+    for row, doc in enumerate(documents):
+        for key, terms in postings.items():
+            for term in sorted(document_terms(key, doc.metadata.get("facts"), doc.doc_id)):
+                terms.setdefault(term, []).append(row)
+    names = list(dict.fromkeys(m for doc in documents for m in municipalities(doc)))
+    return {"postings": postings, "municipalities": names}
 
 
 def _chunk_table(chunks: Sequence[Chunk], rows: dict[str, int]) -> np.ndarray:
@@ -73,8 +95,8 @@ class TextBlob:
     """Document texts by row, decoded from the memory-mapped blob when asked for."""
 
     def __init__(self, path: Path, table: np.ndarray) -> None:
-        size = path.stat().st_size
-        self._bytes = np.memmap(path, np.uint8, "r") if size else np.zeros(0, np.uint8)
+        self._bytes = _map(path)
+        size = len(self._bytes)
         self._table = table
         self._cache: OrderedDict[int, str] = OrderedDict()
         if len(table) and int(table[:, BYTE_END].max()) > size:
@@ -130,7 +152,7 @@ class StoredDocument(Document):
 class ChunkTable(Sequence[Chunk]):
     """The chunks of an index by row, each made when asked for; arrays for the hot path."""
 
-    def __init__(self, table: np.ndarray, documents: list[StoredDocument], blob: TextBlob):
+    def __init__(self, table: np.ndarray, documents: DocumentTable, blob: TextBlob):
         self.table = table
         self.documents = documents
         self._blob = blob
@@ -139,7 +161,6 @@ class ChunkTable(Sequence[Chunk]):
         counts = np.bincount(self.doc_rows, minlength=len(documents))
         self.first_row = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype("int64")
         self.counts = counts.astype("int64")
-        self._doc_row = {d.doc_id: i for i, d in enumerate(documents)}
 
     def __len__(self) -> int:
         return len(self.table)
@@ -159,12 +180,10 @@ class ChunkTable(Sequence[Chunk]):
         if not 0 <= row < len(self):
             raise IndexError(f"chunk row {row} out of range")
         d, start, end, page = (int(v) for v in self.table[row])
-        doc = self.documents[d]
+        doc_id = self.documents.ids[d]
         ordinal = row - int(self.first_row[d])
-        text = self._blob.text(d)[start:end] if doc._text is None else doc.text[start:end]
-        return Chunk(
-            f"{doc.doc_id}#{ordinal}", doc.doc_id, start, end, text, None if page < 0 else page
-        )
+        text = self.documents.text(d)[start:end]
+        return Chunk(f"{doc_id}#{ordinal}", doc_id, start, end, text, None if page < 0 else page)
 
     def __iter__(self) -> Iterator[Chunk]:
         for row in range(len(self)):
@@ -172,7 +191,7 @@ class ChunkTable(Sequence[Chunk]):
 
     def rows_of(self, doc_id: str) -> range:
         """The chunk rows of one document (contiguous, in order; empty for an unknown id)."""
-        doc_row = self._doc_row.get(doc_id)
+        doc_row = self.documents.rows.get(doc_id)
         if doc_row is None:
             return range(0)
         first = int(self.first_row[doc_row])
@@ -182,8 +201,69 @@ class ChunkTable(Sequence[Chunk]):
         return [self[r] for r in self.rows_of(doc_id)]
 
 
-def read_store(folder: Path) -> tuple[dict[str, StoredDocument], ChunkTable]:
-    """Open the store: the documents' records parsed, texts and chunk rows memory-mapped.
+class DocumentTable(Mapping[str, Document]):
+    """doc_id -> Document, in index order; a document's record is parsed when it is first
+    used (a million passages' documents are not parsed to open the index)."""
+
+    def __init__(self, folder: Path, ids: list[str], records: np.ndarray, blob: TextBlob) -> None:
+        self.folder = folder
+        self.ids = ids
+        self.rows = {doc_id: row for row, doc_id in enumerate(ids)}
+        self._records = records
+        # Where each line of documents.jsonl starts and ends: one scan for newlines.
+        ends = np.flatnonzero(records == ord("\n"))
+        self._starts = np.concatenate([[0], ends[:-1] + 1]).astype("int64")
+        self._ends = ends
+        self._blob = blob
+        self._docs: list[StoredDocument | None] = [None] * len(ids)
+        if len(ends) != len(ids):
+            raise StoreFormatError(f"{DOCUMENTS} has {len(ends)} lines for {len(ids)} documents")
+
+    def __getitem__(self, doc_id: str) -> Document:
+        return self.at(self.rows[doc_id])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self.rows
+
+    def at(self, row: int) -> StoredDocument:
+        doc = self._docs[row]
+        if doc is None:
+            doc = self._docs[row] = StoredDocument(self.record(row), self._blob, row)
+        return doc
+
+    def record(self, row: int) -> dict[str, Any]:
+        """The stored record of one document (its line of documents.jsonl), checked to be
+        that document's; IndexDamagedError (with what to do) if it is not."""
+        line = self._records[self._starts[row] : self._ends[row]].tobytes()
+        try:
+            record = json.loads(line.decode("utf-8"))
+        except (ValueError, RecursionError) as exc:
+            raise self._damaged(f"line {row + 1} unreadable ({exc.__class__.__name__})") from None
+        if not isinstance(record, dict) or record.get("doc_id") != self.ids[row]:
+            raise self._damaged(f"line {row + 1} is not document {self.ids[row]!r}")
+        return record
+
+    def _damaged(self, detail: str) -> IndexDamagedError:
+        return IndexDamagedError(
+            f"index damaged, rebuild it with samverkan-qa index ({self.folder}: {DOCUMENTS} "
+            f"{detail})"
+        )
+
+    def text(self, row: int) -> str:
+        doc = self._docs[row]
+        return doc.text if doc is not None else self._blob.text(row)
+
+
+def read_store(folder: Path, ids: list[str]) -> tuple[DocumentTable, ChunkTable, dict[str, Any]]:
+    """Open the store of the documents `ids` (the manifest's, in order): texts, chunk rows
+    and document records memory-mapped, the filter index parsed; the first and last
+    records are checked now, each other one when it is first read.
 
     Raises FileNotFoundError, StoreFormatError or what json/numpy raise on a damaged file."""
     doc_table = np.load(folder / DOCUMENT_TABLE, mmap_mode="r", allow_pickle=False)
@@ -191,15 +271,22 @@ def read_store(folder: Path) -> tuple[dict[str, StoredDocument], ChunkTable]:
     for name, table, width in ((DOCUMENT_TABLE, doc_table, 3), (CHUNK_TABLE, chunk_table, 4)):
         if table.ndim != 2 or table.shape[1] != width or table.dtype != np.int64:
             raise StoreFormatError(f"{name} has shape {table.shape} of {table.dtype}")
+    if len(doc_table) != len(ids):
+        raise StoreFormatError(f"{len(ids)} documents but {len(doc_table)} text ranges")
     blob = TextBlob(folder / TEXTS, doc_table)
-    with (folder / DOCUMENTS).open(encoding="utf-8") as handle:
-        records = [json.loads(line) for line in handle if line.strip()]
-    if len(records) != len(doc_table):
-        raise StoreFormatError(f"{len(records)} documents but {len(doc_table)} text ranges")
-    docs = [StoredDocument(r, blob, i) for i, r in enumerate(records)]
+    docs = DocumentTable(folder, ids, _map(folder / DOCUMENTS), blob)
+    for row in {0, len(ids) - 1} if ids else ():
+        docs.at(row)
+    filters = json.loads((folder / FILTERS).read_text(encoding="utf-8"))
+    if not isinstance(filters, dict) or not isinstance(filters.get("postings"), dict):
+        raise StoreFormatError(f"{FILTERS} is not a filter index")
     _check_chunks(chunk_table, doc_table)
-    chunks = ChunkTable(chunk_table, docs, blob)
-    return {d.doc_id: d for d in docs}, chunks
+    return docs, ChunkTable(chunk_table, docs, blob), filters
+
+
+def _map(path: Path) -> np.ndarray:
+    size = path.stat().st_size
+    return np.memmap(path, np.uint8, "r") if size else np.zeros(0, np.uint8)
 
 
 def _check_chunks(chunks: np.ndarray, docs: np.ndarray) -> None:

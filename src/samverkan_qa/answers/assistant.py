@@ -82,7 +82,12 @@ class Assistant:
     @cached_property
     def places(self) -> tuple[str, ...]:
         """Municipality spellings a question may use: the index's and Stockholm county's."""
-        found = (m for doc in self.documents.values() for m in municipalities(doc))
+        stored = self.retriever.index.filters.get("municipalities")
+        found = (
+            stored
+            if isinstance(stored, list)
+            else (m for doc in self.documents.values() for m in municipalities(doc))
+        )
         return tuple(conversation_for(found).places)
 
     def conversation(self) -> Conversation:
