@@ -45,7 +45,7 @@ from samverkan_qa.loading import Skipped, load_documents
 from samverkan_qa.metadata import FACTS_VERSION
 from samverkan_qa.settings import Settings
 from samverkan_qa.store import FILES as STORE_FILES
-from samverkan_qa.store import ChunkTable, read_store, write_store
+from samverkan_qa.store import ChunkTable, LoadedChunks, read_store, write_store
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +77,15 @@ class Index:
     folder: Path
     manifest: dict[str, Any]
     documents: dict[str, Document]
-    chunks: ChunkTable  # chunks[row] is a Chunk, made when asked for
+    chunks: ChunkTable | LoadedChunks  # chunks[row] is a Chunk
     vectors: np.ndarray
     filters: dict[str, Any] = field(default_factory=dict)  # store.py's filters.json
     _faiss: Any = None
     _lexical: Any = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.chunks, ChunkTable | LoadedChunks):  # a list, from a store
+            self.chunks = LoadedChunks(self.chunks, list(self.documents))  # type: ignore[assignment]
 
     @property
     def faiss(self) -> Any:
