@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 INDEX  ?= index
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install index browser axe bench lint
+.PHONY: run test install index browser axe bench bench-scale lint
 
 run: index
 	$(CLI) serve --index $(INDEX)
@@ -55,6 +55,11 @@ bench: install
 	$(PY) bench/run.py
 	$(PY) bench/answers.py
 	$(PY) bench/stores.py
+
+# Search and ask over synthetic indexes of 10k, 100k and 1M passages (README "Scale"); they
+# are kept in $$TMPDIR/sqa-scale (about 6 GB; the 1M one takes about 15 minutes to build).
+bench-scale: install
+	$(PY) bench/scale.py
 
 lint: install
 	$(PY) -m ruff check src tests app.py bench

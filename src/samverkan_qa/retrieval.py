@@ -492,20 +492,21 @@ class Retriever:
     ) -> SearchResult:
         from samverkan_qa.ranking import collapse_duplicates
 
-        hits = [self._hit(question, f) for f in ranked[: max(k * 3, 20)]]
+        hits = [self._hit(f) for f in ranked[: max(k * 3, 20)]]
         hits = collapse_duplicates(hits)[:k]
         for rank, hit in enumerate(hits, start=1):
             hit.rank = rank
+            # Answer spans only for the hits kept: analysing a passage's sentences was most
+            # of a search's time when all 20 candidates were.
+            hit.spans = self._spans(question, hit.chunk)
         evidence = self._evidence(question, hits, dense, lexical)
         abstained = evidence is None or self._abstain(question, evidence)
         return SearchResult(question, hits, abstained=abstained, evidence=evidence)
 
-    def _hit(self, question: str, fused: Any) -> Hit:
+    def _hit(self, fused: Any) -> Hit:
         chunk = self.index.chunks[fused.row]
         doc = self.index.documents[chunk.doc_id]
-        hit = Hit(0, fused.fused, fused.dense, fused.lexical, chunk, doc)
-        hit.spans = self._spans(question, chunk)
-        return hit
+        return Hit(0, fused.fused, fused.dense, fused.lexical, chunk, doc)
 
     def _spans(self, question: str, chunk: Chunk) -> list[tuple[int, int]]:
         from samverkan_qa.ranking import best_spans

@@ -189,9 +189,14 @@ class Assistant:
 
     def _filtered(self, filters: list[FieldFilter]) -> list[Document]:
         """The documents that pass the filters (the retriever's cached arrays)."""
-        docs = list(self.documents.values())
+        docs = self._all_documents
         rows = self.retriever.allowed_documents(filters)
-        return docs if rows is None else [docs[r] for r in rows]
+        return list(docs) if rows is None else [docs[r] for r in rows]
+
+    @cached_property
+    def _all_documents(self) -> list[Document]:
+        """Every document in index order, listed once (an index never changes)."""
+        return list(self.documents.values())
 
     def _abstain(self, rewrite: Rewrite, analysis: Analysis, hits: Sequence[Hit]) -> Answer:
         sources = [_source(h, i, False, False) for i, h in enumerate(hits, start=1)]
