@@ -302,8 +302,10 @@ def test_one_bad_file_is_skipped_the_rest_indexed(tmp_path: Path, kind: str) -> 
         assert FILE_CASES[kind] in reasons[printable], reasons
         assert "\n" not in reasons[printable]
     # What was stored can be printed and read back: no surrogates, no "None" texts.
-    stored = (settings.index_dir / "documents.jsonl").read_text(encoding="utf-8")
-    assert '"text": "None' not in stored
+    (settings.index_dir / "documents.jsonl").read_text(encoding="utf-8")
+    texts = [index.documents[d].text for d in index.documents]
+    assert all(isinstance(t, str) and not t.startswith("None") for t in texts)
+    assert "".join(texts).encode("utf-8") == (settings.index_dir / "texts.bin").read_bytes()
 
 
 def _index_one(tmp_path: Path, name: str, data: bytes, **limits: int) -> tuple[Any, Any]:
