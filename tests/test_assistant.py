@@ -12,7 +12,12 @@ import pytest
 from samverkan_qa.answers.analysis import analyse, fold, named_municipalities
 from samverkan_qa.answers.assistant import Assistant
 from samverkan_qa.answers.compose import ABSTAIN_TEXT
-from samverkan_qa.answers.evidence import has_evidence, list_items, section_label
+from samverkan_qa.answers.evidence import (
+    has_evidence,
+    list_items,
+    section_label,
+    without_identifier_words,
+)
 from samverkan_qa.cli import main
 from samverkan_qa.errors import InvalidInputError
 from samverkan_qa.index import build_index, load_index
@@ -71,6 +76,26 @@ def ask(assistant: Assistant, question: str, history: list[str] | None = None) -
 )
 def test_question_kinds(question: str, kind: str) -> None:
     assert analyse(question).kind == kind
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Vilket diarienummer har beslutet?",
+        "Vad är diarienumret för beslutet?",  # the definite form: "-numret", not "-nummeret"
+        "Vad är beslutets diarienr?",
+        "Vad är ärendenumret för beslutet?",
+    ],
+)
+def test_diary_number_in_any_form(question: str) -> None:
+    found = analyse(question)
+    assert (found.kind, found.identifier, found.field) == (
+        "identifier",
+        "diary_number",
+        "diary_number",
+    ), question
+    assert "diarie" not in without_identifier_words(question), question
+    assert "ärende" not in without_identifier_words(question), question
 
 
 def test_fields_are_found_by_synonym_and_without_diacritics() -> None:

@@ -39,7 +39,7 @@ KINDS: tuple[str, ...] = (
 _KIND_CUES: dict[str, str] = {
     "comparison": r"\b(jamfor\w*|skillnad\w*|skiljer|compare\w*|difference\w*)\b",
     "identifier": (
-        r"\b(diarienummer\w*|dnr|arendenummer\w*|telefon\w*|tfn|tel|e-?post\w*|mejl\w*|"
+        r"\b(diarienum\w*|diarienr|dnr|arendenum\w*|telefon\w*|tfn|tel|e-?post\w*|mejl\w*|"
         r"mail\w*|email\w*|phone\w*|diary number|case number|reference number)\b"
     ),
     "person": r"\b(vem|vems|vilken person|vilka personer|who|whom|whose)\b",
@@ -69,7 +69,10 @@ _KIND_RE = {kind: re.compile(cue) for kind, cue in _KIND_CUES.items()}
 _IDENTIFIER_TYPES = (
     ("email", re.compile(r"\b(e-?post\w*|mejl\w*|mail\w*|email\w*)\b")),
     ("phone", re.compile(r"\b(telefon\w*|tfn|tel|phone\w*)\b")),
-    ("diary_number", re.compile(r"\b(diarienummer\w*|dnr|arendenummer\w*|diary|case|reference)\b")),
+    (
+        "diary_number",
+        re.compile(r"\b(diarienum\w*|diarienr|dnr|arendenum\w*|diary|case|reference)\b"),
+    ),
 )
 
 # Fields a fact can answer, with the answer kinds for which a fact is the answer.

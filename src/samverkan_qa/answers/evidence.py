@@ -70,7 +70,7 @@ _ORGANISATION_RE = re.compile(
 
 _IDENTIFIER_WORDS_RE = re.compile(
     r"\b(?:e-?post\w*|mejl\w*|e-?mail\w*|mail\w*|telefon\w*|tfn|tel|mobil\w*|"
-    r"diarienumm\w*|dnr|ärendenumm\w*|phone\w*)\b",
+    r"diarienum\w*|diarienr|dnr|ärendenum\w*|phone\w*)\b",
     re.IGNORECASE,
 )
 
