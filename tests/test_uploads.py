@@ -178,7 +178,7 @@ def test_added_documents_are_stored_indexed_and_opened(
     facts = after.documents["avtal-nyby-2026"].metadata["facts"]
     assert {d["value"]["date"] for d in facts["dates"]} >= {"2026-04-01", "2028-03-31"}
     page = web_upload.status_html(job)
-    assert "Klart: 1 dokument tillagda och sökbara (Avtal Nyby 2026.txt)" in page
+    assert "Klart: 1 dokument tillagt och sökbart (Avtal Nyby 2026.txt)" in page
     assert "Hoppades över (2)" in page
     assert (
         "filtypen .png kan inte läsas (<code class='sv-up-reason'>unsupported file type .png"
@@ -323,6 +323,14 @@ def test_a_wrong_token_stores_nothing(
         jobs.close()
     assert (received / "in-0" / "nyby.txt").exists()  # not taken
     assert not (indexed.index_dir / UPLOADS).exists()
+
+
+def test_the_done_status_agrees_in_number() -> None:
+    one = uploads.Job("1", ["a.txt"], stage=uploads.DONE, added=["a.txt"], documents=1)
+    assert "Klart: 1 dokument tillagt och sökbart (a.txt)." in web_upload.status_html(one)
+    two = uploads.Job("2", ["a.txt", "b.md"], stage=uploads.DONE, added=["a.txt", "b.md"])
+    two.documents = 2
+    assert "Klart: 2 dokument tillagda och sökbara (a.txt, b.md)." in web_upload.status_html(two)
 
 
 def test_the_status_is_escaped_and_shows_progress() -> None:

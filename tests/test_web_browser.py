@@ -583,14 +583,14 @@ def test_upload_a_document_then_ask_about_it(
     page.click("#sv-upload-go")
     page.wait_for_selector("#sv-upload-status .sv-up-done", timeout=INDEX_TIMEOUT_MS)
     status = flat(page.locator("#sv-upload-status").inner_text())
-    assert "Klart: 1 dokument tillagda och sökbara (Värmdö överenskommelse 2026.md)" in status
+    assert "Klart: 1 dokument tillagt och sökbart (Värmdö överenskommelse 2026.md)" in status
     # The reason `index` gives, worded in Swedish before it.
     assert "verktyg.exe: filtypen .exe kan inte läsas (unsupported file type .exe)" in status
     assert any("sv-up-running" in c for c in page.evaluate("window.__uploadStages"))
     shown = " ".join(page.evaluate("window.__uploadTexts"))
     assert "processing" not in shown and "queue:" not in shown  # gradio's English tracker
     live = page.locator("#sv-upload-live[aria-live='polite']").inner_text()
-    assert live.startswith("Klart: 1 dokument tillagda")
+    assert live.startswith("Klart: 1 dokument tillagt")
     wait_settled(page)
     shot(page, "13-upload-done", full_page=True)
     shutil.copyfile(SHOTS / "13-upload-done.png", REPO / "docs" / "screenshot-upload.png")

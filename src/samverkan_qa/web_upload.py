@@ -89,7 +89,7 @@ def status_html(job: uploads.Job | None = None, refused: str = "") -> str:
     if job.stage == uploads.DONE:
         names = ", ".join(job.added)
         text = (
-            f"Klart: {job.documents} dokument tillagda och sökbara ({names})."
+            f"Klart: {job.documents} dokument {_added_words(job.documents)} ({names})."
             if job.added
             else "Klart, men inget nytt dokument lades till."
         )
@@ -105,6 +105,11 @@ def status_html(job: uploads.Job | None = None, refused: str = "") -> str:
     files = ", ".join(job.files)
     return _box("sv-up-running", text, extra=f"{bar}<div class='sv-up-files'>{esc(files)}</div>",
                 announce=STAGES.get(job.stage, text))  # fmt: skip
+
+
+def _added_words(n: int) -> str:
+    """The participles agree with the count: "1 dokument tillagt", "2 dokument tillagda"."""
+    return "tillagt och sökbart" if n == 1 else "tillagda och sökbara"
 
 
 def _box(kind: str, text: str, *, extra: str = "", role: str = "", announce: str = "") -> str:
