@@ -707,6 +707,11 @@ def test_parse_filter(expr: str, expected: FieldFilter) -> None:
     assert parse_filter(expr) == expected
 
 
+def test_an_unknown_filter_key_is_named_as_typed() -> None:
+    with pytest.raises(InvalidInputError, match="unknown key 'Färg'"):
+        parse_filter("Färg=blå")
+
+
 @pytest.mark.parametrize(
     "expr",
     [

@@ -1475,13 +1475,13 @@ def parse_filter(expr: str) -> FieldFilter:
 
     # A filter from JSON or the API may be anything; refuse it by name, never by traceback.
     check_text(expr, "a filter", 1000)
-    key, sep, value = expr.partition("=")
-    key, value = _fold(key), value.strip()
+    typed, sep, value = expr.partition("=")
+    key, value = _fold(typed), value.strip()
     if not sep or not key:
         raise _bad(expr, "expected KEY=VALUE")
     key = _KEY_ALIASES.get(key, key)
     if key not in FILTER_KEYS:
-        raise _bad(expr, f"unknown key {key!r}")
+        raise _bad(expr, f"unknown key {typed.strip()!r}")  # as typed, not folded
     if not value:
         raise _bad(expr, "empty value")
     if key == "giltig" and _parse_point(value) is None:
