@@ -30,7 +30,8 @@ STAGES = {
 }
 TYPES = ", ".join(s.lstrip(".").upper() for s in uploads.SUFFIXES if s != ".htm")
 
-STATUS_JS = """
+# Raw: the JavaScript holds regex escapes (\s).
+STATUS_JS = r"""
 // One live region outside the re-rendered status, so that each new stage is announced.
 const live = document.createElement("div");
 live.id = "sv-upload-live";
