@@ -300,6 +300,29 @@ class DocumentTable(Mapping[str, Document]):
         return doc.text if doc is not None else self._blob.text(row)
 
 
+class DocumentList(Sequence[Document]):
+    """Some documents of a DocumentTable (all, or `rows`), each parsed when first read: a
+    question that reads a few documents' facts parses those, not a million."""
+
+    def __init__(self, table: DocumentTable, rows: Sequence[int] | None = None) -> None:
+        self._table = table
+        self._rows = range(len(table)) if rows is None else rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, i: int) -> Document: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> DocumentList: ...
+
+    def __getitem__(self, i: int | slice) -> Document | DocumentList:
+        if isinstance(i, slice):
+            return DocumentList(self._table, self._rows[i])
+        return self._table.at(int(self._rows[i]))
+
+
 def read_store(folder: Path, ids: list[str]) -> tuple[DocumentTable, ChunkTable, dict[str, Any]]:
     """Open the store of the documents `ids` (the manifest's, in order): texts, chunk rows
     and document records memory-mapped, the filter index parsed; the first and last

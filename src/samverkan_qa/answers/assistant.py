@@ -187,16 +187,16 @@ class Assistant:
             followup=rewrite.followup,
         )
 
-    def _filtered(self, filters: list[FieldFilter]) -> list[Document]:
-        """The documents that pass the filters (the retriever's cached arrays)."""
-        docs = self._all_documents
-        rows = self.retriever.allowed_documents(filters)
-        return list(docs) if rows is None else [docs[r] for r in rows]
+    def _filtered(self, filters: list[FieldFilter]) -> Sequence[Document]:
+        """The documents that pass the filters (the retriever's cached arrays); from a file
+        index, a view whose documents are parsed as they are read."""
+        from samverkan_qa.store import DocumentList, DocumentTable
 
-    @cached_property
-    def _all_documents(self) -> list[Document]:
-        """Every document in index order, listed once (an index never changes)."""
-        return list(self.documents.values())
+        rows = self.retriever.allowed_documents(filters)
+        if isinstance(self.documents, DocumentTable):
+            return DocumentList(self.documents, None if rows is None else rows.tolist())
+        docs = list(self.documents.values())
+        return docs if rows is None else [docs[r] for r in rows]
 
     def _abstain(self, rewrite: Rewrite, analysis: Analysis, hits: Sequence[Hit]) -> Answer:
         sources = [_source(h, i, False, False) for i, h in enumerate(hits, start=1)]
