@@ -253,3 +253,18 @@ def test_indexed_filters_match_as_the_facts_do(flat_and_ivf, settings: Settings)
             got = retriever.allowed_documents([flt])
             assert got is not None and got.tolist() == expected, text
     assert len(flat_and_ivf[0].allowed_documents([parse_filter("kommun=nacka kommun")])) == 6
+
+
+def test_a_question_parses_only_the_documents_it_reads(flat_and_ivf) -> None:
+    from samverkan_qa.answers import Assistant
+    from samverkan_qa.metadata import parse_filter
+
+    index = load_index(flat_and_ivf[0].index.folder)  # a fresh snapshot: nothing parsed
+    assistant = Assistant(Retriever(index, FakeEmbedder()))
+    answer = assistant.ask("Hur arbetar man med nattvandring?").to_json()
+    parsed = {d.doc_id for d in index.documents._docs if d is not None}
+    assert answer["hits"] and {h["doc_id"] for h in answer["hits"]} <= parsed
+    assert len(parsed) < len(index.documents)
+    towns = assistant._filtered([parse_filter("kommun=Nacka")])
+    assert [d.doc_id for d in towns] == [f"rapport-{i:02d}" for i in range(2, 30, len(TOWNS))]
+    assert len(assistant._filtered([])) == len(index.documents)
