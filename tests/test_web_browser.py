@@ -616,3 +616,15 @@ def test_upload_a_document_then_ask_about_it(
     assert added.count() == 1
     page.keyboard.press("Escape")
     shot(page, "14-upload-answer")
+    # The Dokument tab lists it, and offers its municipality in its filter.
+    page.get_by_role("tab", name="Dokument", exact=True).click()
+    page.wait_for_function(
+        "document.querySelector('#sv-docs-table').innerText.includes('Värmdö')",
+        timeout=TIMEOUT_MS,
+    )
+    choose(page, "sv-docs-kommun", "Värmdö")
+    page.wait_for_function(
+        "!document.querySelector('#sv-docs-table').innerText.includes('Haninge')",
+        timeout=TIMEOUT_MS,
+    )
+    page.get_by_role("tab", name="Chatt").click()

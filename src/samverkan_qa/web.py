@@ -915,7 +915,7 @@ def build_app(engine: Engine, downloads: Downloads, jobs: Uploads | None = None)
                     VIEWER_EMPTY, elem_id="sv-viewer", js_on_load=VIEWER_JS, container=True
                 )
         with gr.Tab("Dokument", elem_id="sv-tab-docs") as docs_tab:
-            web_documents.build_tab(
+            docs_kommun = web_documents.build_tab(
                 gr,
                 lambda: list(engine.documents.values()),
                 engine.choices.municipalities,
@@ -925,7 +925,7 @@ def build_app(engine: Engine, downloads: Downloads, jobs: Uploads | None = None)
         if jobs is not None:
             with gr.Tab("Lägg till", elem_id="sv-tab-upload"):
                 web_upload.build_tab(gr, jobs, lambda: _choice_updates(gr, engine),
-                                     [kommun, year, doc])  # fmt: skip
+                                     [kommun, year, doc, docs_kommun])  # fmt: skip
 
         inputs = [question, state, k, kommun, year, doc]
         outputs = [chat, state, question, csv_button, md_button, saved]
@@ -993,12 +993,14 @@ def _filter_panel(gr: Any, choices: FilterChoices) -> tuple[Any, ...]:
 
 
 def _choice_updates(gr: Any, engine: Engine) -> tuple[Any, ...]:
-    """The filter dropdowns offer the documents added since the page was built."""
+    """The filter dropdowns (the chat's and the Dokument tab's municipality) offer the
+    documents added since the page was built."""
     choices = engine.choices
     return (
         gr.update(choices=choices.municipalities),
         gr.update(choices=choices.years),
         gr.update(choices=choices.documents),
+        gr.update(choices=choices.municipalities),
     )
 
 

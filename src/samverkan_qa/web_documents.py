@@ -90,10 +90,11 @@ def build_tab(
     municipalities: list[tuple[str, str]],
     folder: Path,
     tab: Any = None,
-) -> None:
+) -> Any:
     """The tab's widgets and events (inside an open gr.Blocks / gr.Tab context).
     `documents` gives the indexed documents now (documents may be added while the server
-    runs); the table is made again whenever `tab` is selected."""
+    runs); the table is made again whenever `tab` is selected. Returns the municipality
+    dropdown (its choices grow with the documents)."""
     with gr.Row():
         view = gr.Radio(list(VIEWS), value="Alla dokument", label="Visa", elem_id="sv-docs-view")
         kommun = gr.Dropdown(
@@ -131,3 +132,4 @@ def build_tab(
     giltig.submit(refresh, inputs, [table, csv_button, md_button], api_visibility="undocumented")
     if tab is not None:
         tab.select(refresh, inputs, [table, csv_button, md_button], api_visibility="undocumented")
+    return kommun
