@@ -169,6 +169,21 @@ def test_wrong_password_is_one_line_and_writes_nothing(
     assert tables(pg_url) == []
 
 
+def test_the_password_can_stay_out_of_the_address(
+    pg_server, pg_url: str, small_corpus: Path, use_fake_embedder, monkeypatch, capsys
+) -> None:
+    """As the README says: no password in the address (nor in the process list), libpq's
+    PGPASSWORD instead."""
+    database = pg_url.rsplit("/", 1)[1]
+    bare = f"postgresql://postgres@127.0.0.1:{pg_server.port}/{database}"
+    code, err = run(capsys, "index", str(small_corpus), "--store", bare, "-q")
+    assert code == 2 and "no password supplied" in err
+    monkeypatch.setenv("PGPASSWORD", pg_server.password)
+    code, err = run(capsys, "index", str(small_corpus), "--store", bare, "-q")
+    assert code == 0, err
+    assert "sqa_chunks" in tables(pg_url)
+
+
 def test_database_without_pgvector_is_refused_before_any_write(
     pg_server, small_corpus: Path, use_fake_embedder, capsys
 ) -> None:
