@@ -333,6 +333,12 @@ def test_the_done_status_agrees_in_number() -> None:
     assert "Klart: 2 dokument tillagda och sökbara (a.txt, b.md)." in web_upload.status_html(two)
 
 
+def test_the_drop_area_script_collapses_whitespace() -> None:
+    """The page's script gets the regex as written for JavaScript: /\\s+/ (any whitespace),
+    not /\\\\s+/ (a backslash and s), whatever Python string escaping does to it."""
+    assert 'innerText.replace(/\\s+/g, " ")' in web_upload.STATUS_JS
+
+
 def test_the_status_is_escaped_and_shows_progress() -> None:
     job = uploads.Job("1", ["<img src=x onerror=alert(1)>.txt"], stage=uploads.EMBEDDING)
     job.done, job.total = 3, 8

@@ -43,7 +43,7 @@ element.after(live);
 // by its visible (Swedish) text.
 const fix = () => {
   for (const area of document.querySelectorAll("#sv-upload-files .upload-container")) {
-    const name = area.innerText.replace(/\\s+/g, " ").trim();
+    const name = area.innerText.replace(/\s+/g, " ").trim();
     if (name && area.getAttribute("aria-label") !== name) area.setAttribute("aria-label", name);
   }
 };
