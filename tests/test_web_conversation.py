@@ -142,3 +142,33 @@ def test_downloads_write_the_whole_conversation(handlers: Any, tmp_path: Path) -
     csv_path, md_path = handlers.downloads.write_conversation(RECORDS)
     assert Path(csv_path).read_text(encoding="utf-8").startswith("\ufeffnr,fråga,")
     assert "## 2. " in Path(md_path).read_text(encoding="utf-8")
+
+
+def test_browser_secret_is_made_once_kept_private_and_reused(tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    first = web_conversation.browser_secret(folder)
+    path = folder / web_conversation.SECRET_FILE
+    assert len(first) >= 32
+    assert path.stat().st_mode & 0o777 == 0o600
+    # A restarted server reads the same secret, so the browser's kept conversation decrypts.
+    assert web_conversation.browser_secret(folder) == first
+    assert web_conversation.browser_secret(tmp_path / "elsewhere") != first
+
+
+def test_a_cut_short_secret_file_is_replaced(tmp_path: Path) -> None:
+    (tmp_path / web_conversation.SECRET_FILE).write_text("kort", encoding="ascii")
+    secret = web_conversation.browser_secret(tmp_path)
+    assert len(secret) >= 32
+    assert web_conversation.browser_secret(tmp_path) == secret
+
+
+def test_the_page_keeps_conversations_with_the_given_secret(handlers: Any) -> None:
+    import gradio as gr
+
+    import samverkan_qa.web as web
+
+    secret = "hemlig-nyckel-som-ar-minst-trettiotva-tecken"
+    demo = web.build_app(handlers.engine, web.Downloads(), secret=secret)
+    kept = [b for b in demo.blocks.values() if isinstance(b, gr.BrowserState)]
+    assert [b.secret for b in kept] == [secret]
+    assert kept[0].storage_key == web.STORAGE_KEY

@@ -682,6 +682,10 @@ mark.sv-passage.sv-answer { background: #ffe36e; }
 /* Once files are picked, gradio's "add more" is a button inside a button (nested controls a
    screen reader cannot use). To add more, pick them all again after "Rensa" (×). */
 #sv-upload-files button.icon-button:has(.upload-container) { display: none; }
+/* Gradio's status tracker writes its state, queue place and timer in English whatever the
+   locale (they are not in its translations): the spinner stays, the texts go. */
+[data-testid="status-tracker"] .meta-text,
+[data-testid="status-tracker"] .meta-text-center { visibility: hidden; }
 /* Gradio's own progress tracker over the upload widgets (its queue and timer texts are
    English only): the status box below them shows each stage in Swedish. */
 #sv-upload-status [data-testid="status-tracker"],
@@ -891,7 +895,9 @@ class Handlers:
         return api_result(answer, filters, answer.followup)
 
 
-def build_app(engine: Engine, downloads: Downloads, jobs: Uploads | None = None) -> Any:
+def build_app(
+    engine: Engine, downloads: Downloads, jobs: Uploads | None = None, secret: str | None = None
+) -> Any:
     """The Blocks app for one engine (the caller queues and launches it); with `jobs`, the
     "Lägg till" tab (adding documents)."""
     import gradio as gr
@@ -900,7 +906,7 @@ def build_app(engine: Engine, downloads: Downloads, jobs: Uploads | None = None)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         state = gr.State(on.new_state())
         # The conversation kept in this browser's localStorage, so a reload keeps it.
-        saved = gr.BrowserState(None, storage_key=STORAGE_KEY)
+        saved = gr.BrowserState(None, storage_key=STORAGE_KEY, secret=secret)
         gr.Markdown(
             f"# {TITLE}\nFrågor om samverkan mellan kommun, polis och räddningstjänst "
             "i de indexerade dokumenten. Svaren är citat, aldrig egna formuleringar."
@@ -1061,7 +1067,7 @@ def serve(
     if allow_upload:
         jobs = uploads.Uploads(settings, engine.assistant.retriever.embedder, engine.reload, token)
     watch = stores.watch(settings, engine.reload, engine.assistant.retriever.index)
-    demo = build_app(engine, downloads, jobs)
+    demo = build_app(engine, downloads, jobs, web_conversation.browser_secret(settings.cache_dir))
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     log.info("serving %s on http://%s:%d", location(settings), host, port)
     try:

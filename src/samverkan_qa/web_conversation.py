@@ -4,18 +4,52 @@ The browser keeps (gradio's BrowserState, in localStorage) the questions asked, 
 replies and one record per reply: the question, the answer and each quoted range with its
 source, page and offsets. After a reload the chat is shown again from it and follow-ups are
 read against the same questions. Everything read back is checked: a stored value of the wrong
-shape is dropped, never trusted.
+shape is dropped, never trusted. Gradio encrypts what it keeps with a secret; the secret is
+kept in a file (`browser_secret`), so a restarted server still reads the conversations.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import secrets
+from pathlib import Path
 from typing import Any
 
 from samverkan_qa.answers.compose import Answer
 from samverkan_qa.catalog import safe_cell
+
+SECRET_FILE = "browser-secret"
+
+
+def browser_secret(folder: Path) -> str:
+    """The secret gradio encrypts kept conversations with, made once and kept in
+    `folder`/browser-secret (owner-only), so conversations outlive a server restart.
+    Deleting the file makes every kept conversation unreadable: they start afresh."""
+    path = Path(folder) / SECRET_FILE
+    try:
+        return _read_secret(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another server made it first: use theirs
+        return _read_secret(path)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(secrets.token_urlsafe(32))
+    return _read_secret(path)
+
+
+def _read_secret(path: Path) -> str:
+    text = path.read_text(encoding="ascii").strip()
+    if len(text) < 32:  # empty or cut short (a crash while writing): make a new one
+        path.unlink(missing_ok=True)
+        raise FileNotFoundError(path)
+    return text
+
 
 # Columns of the conversation CSV: one row per quoted range (or one per reply without quotes).
 CSV_COLUMNS = (
