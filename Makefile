@@ -55,6 +55,7 @@ bench: install
 	$(PY) bench/run.py
 	$(PY) bench/answers.py
 	$(PY) bench/stores.py
+	$(PY) bench/index_speed.py
 
 # Search and ask over synthetic indexes of 10k, 100k and 1M passages (README "Scale"); they
 # are kept in $$TMPDIR/sqa-scale (about 6 GB; the 1M one takes about 15 minutes to build).
