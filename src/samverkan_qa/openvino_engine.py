@@ -15,8 +15,9 @@ over the real tokens and L2 normalisation, in numpy, in fp32.
 
 Texts are tokenized with the folder's ``tokenizer.json`` (the tokenizer sentence-transformers
 uses), cut to 512 tokens, sorted by length and run in batches padded to their longest text,
-so a batch of short passages costs what they are. The same texts in the same order give
-the same vectors, bit for bit.
+so a batch of short passages costs what they are; one batch per CPU stream at a time. A
+text's vector depends only on its batch, never on which stream ran it or when: the same
+texts in the same order give the same vectors, bit for bit.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 
 # Matrix products in bf16 where the CPU computes it natively; anything else runs fp32.
 _BF16_CAPABILITY = "BF16"
+# Texts per request, measured beside 16 and 32: small batches keep both streams busy on
+# build_index's groups of 64 and pad little.
+BATCH_SIZE = 8
 
 
 class OpenVinoPassageEncoder:
@@ -49,7 +53,7 @@ class OpenVinoPassageEncoder:
         folder: Callable[[], Path],
         tokenizer: Callable[[], Any],
         *,
-        batch_size: int = 32,
+        batch_size: int = BATCH_SIZE,
         precision: str | None = None,
     ) -> None:
         # Both callables load lazily, so nothing is read before the first batch.
@@ -57,7 +61,7 @@ class OpenVinoPassageEncoder:
         self._tokenizer = tokenizer
         self.batch_size = batch_size
         self._precision = precision
-        self._lock = threading.Lock()  # one infer request, one batch at a time
+        self._lock = threading.Lock()  # one embed() at a time through the request queue
 
     @cached_property
     def _ov(self) -> Any:
@@ -80,16 +84,20 @@ class OpenVinoPassageEncoder:
         return "bf16" if _BF16_CAPABILITY in capabilities else "f32"
 
     @cached_property
-    def _request(self) -> Any:
+    def _queue(self) -> Any:
         folder = self._folder()
         model = build_model(self._ov, folder)
+        # Throughput mode: one stream per core, each running its own batch on one thread.
+        # Measured on the shared 2-core machine, about 1.5x the chunks/s of one batch on
+        # both threads (no thread waits at a barrier for one that lost its core).
         compiled = self._ov.Core().compile_model(
             model,
             "CPU",
-            {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY"},
+            {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "THROUGHPUT"},
         )
-        log.info("OpenVINO passage model from %s, %s", folder, self.precision)
-        return compiled.create_infer_request()
+        requests = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        log.info("OpenVINO passage model from %s, %s, %d streams", folder, self.precision, requests)
+        return self._ov.AsyncInferQueue(compiled, requests)
 
     @cached_property
     def _pad_id(self) -> int:
@@ -106,10 +114,18 @@ class OpenVinoPassageEncoder:
         if not texts:
             return out
         ids = self._token_ids([prompt + text for text in texts])
+
+        def pooled(request: Any, job: tuple[np.ndarray, np.ndarray]) -> None:
+            rows, mask = job  # each batch lands in its own rows, whatever order they finish
+            hidden = np.asarray(request.get_output_tensor(0).data, dtype="float32")
+            out[rows] = _mean_pool(hidden, mask)
+
         with self._lock:
+            queue = self._queue
+            queue.set_callback(pooled)
             for rows, batch, mask in _batches(ids, self.batch_size, self._pad_id):
-                hidden = self._request.infer({"input_ids": batch, "attention_mask": mask})[0]
-                out[rows] = _mean_pool(np.asarray(hidden, dtype="float32"), mask)
+                queue.start_async({"input_ids": batch, "attention_mask": mask}, (rows, mask))
+            queue.wait_all()
         return out
 
     def _token_ids(self, texts: list[str]) -> list[list[int]]:
