@@ -632,6 +632,17 @@ def test_people() -> None:
     ]
 
 
+def test_a_role_before_a_no_break_space_is_quoted_without_it() -> None:
+    """Found by test_property_offsets_and_json: the quote ended with the U+00A0 after the
+    role, as only " ,." were trimmed from its end."""
+    text = "säger Klara Tizkiy, tf lokalpolisområdeschef Haninge/Nynäshamn.0\u00a0"
+    facts = extract_facts(text)
+    assert_offsets(text, facts)
+    assert [f.quote for f in facts["people"]] == [
+        "Klara Tizkiy, tf lokalpolisområdeschef Haninge/Nynäshamn.0"
+    ]
+
+
 def test_doc_type_cues_and_hints() -> None:
     cases = {
         "Pressmeddelande 2016-12-20\n\nText.": "pressmeddelande",

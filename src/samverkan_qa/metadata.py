@@ -1290,6 +1290,11 @@ _NOT_FIRST_NAMES = frozenset(
 )
 
 
+# Trimmed from the end of a role's quote: commas, full stops and every kind of space (a
+# U+00A0 after the role was kept, so the quote ended in a space).
+_ROLE_TAIL = ",." + "".join(c for c in map(chr, range(0x3000 + 1)) if c.isspace())
+
+
 def _extract_people(text: str) -> list[Fact]:
     candidates: list[Fact] = []
     for pattern in _PEOPLE_PATTERNS:
@@ -1304,7 +1309,7 @@ def _extract_people(text: str) -> list[Fact]:
             if re.match(_ROLE_WORD, role):
                 role = role[0].lower() + role[1:]
             start = min(m.start("name") + (len(m.group("name")) - len(name)), m.start("role"))
-            end = max(m.end("name"), m.start("role") + len(m.group("role").rstrip(" ,.")))
+            end = max(m.end("name"), m.start("role") + len(m.group("role").rstrip(_ROLE_TAIL)))
             candidates.append(_fact("people", {"name": name, "role": role}, text, start, end))
     found: dict[tuple[str, str], Fact] = {}
     for f in sorted(candidates, key=lambda f: (f.start or 0, f.end or 0)):
