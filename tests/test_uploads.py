@@ -166,6 +166,8 @@ def test_added_documents_are_stored_indexed_and_opened(
         "avtal-nyby-2026.txt"
     ]
     assert not any(received.rglob("*.txt"))
+    # Cited by its name in the index folder, never by the server's own path to it.
+    assert after.documents["avtal-nyby-2026"].source == "uploads/avtal-nyby-2026.txt"
     # Incremental: only the new document's passages were embedded; the others reused.
     new_chunks = [c for c in after.chunks if c.doc_id == "avtal-nyby-2026"]
     assert sum(fake_embedder.calls) == len(new_chunks) > 0
@@ -201,7 +203,7 @@ def test_a_rebuild_from_the_command_line_keeps_added_documents(
     report = build_index(indexed, fake_embedder)  # the corpus folder only, as `make run` does
     assert report.new_or_changed == ["alvby-overenskommelse"]
     assert report.removed == [] and report.skipped == []
-    assert "nyby" in load_index(indexed.index_dir).documents
+    assert load_index(indexed.index_dir).documents["nyby"].source == "uploads/nyby.txt"
     assert (indexed.index_dir / UPLOADS / "nyby.txt").read_text(encoding="utf-8") == NYBY
     # Deleting the file and indexing again removes the document.
     (indexed.index_dir / UPLOADS / "nyby.txt").unlink()

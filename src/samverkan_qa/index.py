@@ -351,10 +351,11 @@ def add_documents(
             raise
         documents = read_manifest(settings.index_dir).get("documents", {})
         indexed = {entry.get("source") for entry in documents.values()}
-        for path in stored:
-            if str(path) not in indexed:
+        kept = [(path, upload_source(path, settings.index_dir) in indexed) for path in stored]
+        for path, ok in kept:
+            if not ok:
                 path.unlink(missing_ok=True)
-        return report, [(path, str(path) in indexed) for path in stored]
+        return report, kept
 
 
 def _store(files: list[tuple[Path, str]], uploads: Path, taken: set[str]) -> list[Path]:
@@ -444,6 +445,7 @@ def plan_build(
     With `keep`, the documents already indexed stay (their vectors reused) and the sources'
     documents are added to them."""
     loaded = load_documents(sources or list(settings.corpus), settings)
+    _name_uploads(loaded.documents, settings.index_dir)
     report = BuildReport(skipped=loaded.skipped)
     previous = None
     chunking = _chunking_settings(settings, embedder)
@@ -470,6 +472,24 @@ def plan_build(
         report.removed = sorted(set(previous.documents) - current)
     report.documents, report.chunks = len(loaded.documents), len(chunks)
     return BuildPlan(loaded.documents, chunks, vectors, chunking, previous, report)
+
+
+def _name_uploads(documents: list[Document], folder: Path) -> None:
+    """Documents added from the web page are named `uploads/<file>`, not by the server's
+    own path to its index folder, which answers and the API would otherwise show."""
+    for doc in documents:
+        doc.source = upload_source(Path(doc.source), folder) or doc.source
+
+
+def upload_source(path: Path, folder: Path) -> str | None:
+    """`uploads/<file>` for a file in the index folder's uploads/, else None."""
+    uploads = (folder / UPLOADS).resolve()
+    path = path.resolve()
+    return (
+        f"{UPLOADS}/{path.relative_to(uploads).as_posix()}"
+        if path.is_relative_to(uploads)
+        else None
+    )
 
 
 def _beside_indexed(

@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 
 from samverkan_qa.embedding import Embedder
 from samverkan_qa.errors import SamverkanError, ServerError, UploadRefusedError
-from samverkan_qa.index import add_documents
+from samverkan_qa.index import add_documents, upload_source
 from samverkan_qa.loading import READERS, SkipFile, Skipped, check_size, check_type, slugify
 from samverkan_qa.settings import Settings
 
@@ -278,7 +278,10 @@ class Uploads:
             self._update(job, stage=FAILED, error=f"unexpected {type(exc).__name__}: {exc}")
             return
         sent = [original for _, _, original in checked.files]
-        names = {str(path): name for (path, _), name in zip(stored, sent, strict=True)}
+        # A skipped stored file is reported by its path or, once loaded, as uploads/<file>.
+        names = {}
+        for (path, _), name in zip(stored, sent, strict=True):
+            names[str(path)] = names[upload_source(path, self.settings.index_dir) or ""] = name
         skipped = [_renamed(s, names) for s in report.skipped]
         added = [name for (_, kept), name in zip(stored, sent, strict=True) if kept]
         self._update(job, stage=OPENING, skipped=job.skipped + skipped, added=added,
