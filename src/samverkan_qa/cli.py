@@ -265,12 +265,9 @@ def _query_rows(path: Path) -> list[tuple[str, str, list[str]]]:
     """(id, question, history) per line of a JSONL file of {id, question, history?}.
 
     Every line is checked before the model loads, so a bad file fails in a second."""
-    from samverkan_qa.errors import CorpusNotFoundError
+    from samverkan_qa.evaluate import check_question_file
 
-    if path.is_dir():
-        raise _usage(f"{path} is a folder; give a JSONL file of questions")
-    if not path.is_file():
-        raise CorpusNotFoundError(f"question file not found: {path}")
+    check_question_file(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as exc:
@@ -386,6 +383,15 @@ def _k(text: str) -> int:
         # Refused, not clamped: a silently changed k gives results the user did not ask for.
         raise argparse.ArgumentTypeError(f"-k must be between 1 and {MAX_K}, got {value}")
     return value
+
+
+def _host(text: str) -> str:
+    # An empty host binds every interface: a public server nobody asked for by name.
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "name an address: 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"
+        )
+    return text.strip()
 
 
 def _port(text: str) -> int:
@@ -507,7 +513,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("serve", parents=[common], help="start the web chat")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    p.add_argument(
+        "--host", type=_host, default="127.0.0.1", help="address to bind (default: 127.0.0.1)"
+    )
     p.add_argument("--port", type=_port, default=7860, help="port (default: 7860)")
     p.add_argument(
         "--allow-upload",

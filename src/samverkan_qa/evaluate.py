@@ -32,10 +32,19 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
-def read_questions(path: Path) -> list[Question]:
-    """Questions in the eval format: {id, question, any_of | doc_ids}."""
+def check_question_file(path: Path) -> None:
+    """A question file that can be read: else one line saying what `path` is instead."""
     if not path.exists():
         raise CorpusNotFoundError(f"question file not found: {path}")
+    if path.is_dir():
+        raise InvalidInputError(f"{path} is a folder; give a JSONL file of questions")
+    if not path.is_file():
+        raise InvalidInputError(f"{path} is not a regular file; give a JSONL file of questions")
+
+
+def read_questions(path: Path) -> list[Question]:
+    """Questions in the eval format: {id, question, any_of | doc_ids}."""
+    check_question_file(path)
     questions = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -147,8 +156,7 @@ def is_answer_file(path: Path) -> bool:
 
 
 def _read_lines(path: Path) -> list[str]:
-    if not path.is_file():
-        raise CorpusNotFoundError(f"question file not found: {path}")
+    check_question_file(path)
     try:
         return path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as exc:
