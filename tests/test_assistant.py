@@ -146,6 +146,16 @@ def test_amount_and_identifier_evidence() -> None:
     assert has_evidence(phone, "Eva Lind, 0923-651 00")
 
 
+def test_when_is_answered_by_a_date_or_a_schedule_not_by_a_vague_adverb() -> None:
+    when = analyse("När trädde lagen i kraft?")
+    assert has_evidence(when, "Lagen trädde i kraft den 1 mars 2024.")
+    assert has_evidence(analyse("När träffas rådet?"), "Rådet träffas två gånger per år.")
+    assert not has_evidence(when, "Kommunen ska kontinuerligt rapportera till länsstyrelsen.")
+    assert not has_evidence(analyse("When did the law enter into force?"), "Det sker löpande.")
+    # "Hur ofta" still takes the adverb: it says how often, if not exactly.
+    assert has_evidence(analyse("Hur ofta rapporterar kommunen?"), "Kommunen rapporterar löpande.")
+
+
 def test_list_items_after_an_intro_allow_blank_lines() -> None:
     text = "Planen ska innehålla\n\n1. mål,\n\n2. åtgärder, och\n\n3. uppföljning.\n\nSlut."
     end = text.index("innehålla") + len("innehålla")

@@ -31,13 +31,16 @@ AMOUNT_RE = re.compile(
     re.IGNORECASE,
 )
 _UNIT = r"(?:dag|vecka|månad|år|kvartal|termin|höst|vår|sommar|vinter|tertial|halvår)\w*"
-FREQUENCY_RE = re.compile(
-    rf"\b(?:(?:varje|varannan|vartannat|var\s+\w+)\s+{_UNIT}|varje\s+gång|"
+_SCHEDULE = (
+    rf"(?:varje|varannan|vartannat|var\s+\w+)\s+{_UNIT}|varje\s+gång|"
     rf"\w+\s+gång\w*\s+(?:per|om|i|varje)\s+{_UNIT}|per\s+{_UNIT}|"
-    r"årlig\w*|månatlig\w*|veckovis|dagligen|kvartalsvis|regelbundet|kontinuerligt|löpande|"
-    rf"minst\s+\w+\s+(?:gång\w*|{_UNIT}))\b",
-    re.IGNORECASE,
+    r"årlig\w*|månatlig\w*|veckovis|dagligen|kvartalsvis|"
+    rf"minst\s+\w+\s+(?:gång\w*|{_UNIT})"
 )
+# How often, with a unit of time ("två gånger per år", "varje vår"): also an answer to "när".
+SCHEDULE_RE = re.compile(rf"\b(?:{_SCHEDULE})\b", re.IGNORECASE)
+# ... or without one ("regelbundet", "kontinuerligt"): an answer to "hur ofta", never to "när".
+FREQUENCY_RE = re.compile(rf"\b(?:{_SCHEDULE}|regelbundet|kontinuerligt|löpande)\b", re.IGNORECASE)
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE_RE = re.compile(r"(?<![\w-])(?:\+46\s?|0)\d{1,3}[-\s]?\d{2,3}(?:[\s-]?\d{2,3}){1,3}(?!\d)")
 DIARY_RE = re.compile(
@@ -97,7 +100,7 @@ def has_evidence(analysis: Analysis, sentence: str) -> bool:
     kinds that need no particular evidence: lists, yes/no, reasons, ...)."""
     kind = analysis.kind
     if kind == "date":  # "när" is also answered by "minst vartannat år", "varje vår"
-        return bool(DATE_RE.search(sentence) or FREQUENCY_RE.search(sentence))
+        return bool(DATE_RE.search(sentence) or SCHEDULE_RE.search(sentence))
     if kind == "period":
         return bool(DATE_RE.search(sentence))
     if kind == "amount":
