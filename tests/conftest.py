@@ -177,6 +177,19 @@ def use_fake_embedder(monkeypatch: pytest.MonkeyPatch, fake_embedder: FakeEmbedd
     return fake_embedder
 
 
+def fake_engine(settings: Settings) -> Any:
+    """The web app's Engine over `settings`' index with the fake embedder (for module-scoped
+    fixtures, which cannot use `use_fake_embedder`)."""
+    import samverkan_qa.web as web
+
+    saved = web.load_embedder
+    web.load_embedder = lambda settings: FakeEmbedder()  # type: ignore[assignment]
+    try:
+        return web.Engine.open(settings)
+    finally:
+        web.load_embedder = saved
+
+
 def retriever_over(tmp_path: Path, docs: dict[str, str], config: object = None) -> object:
     """A Retriever over `docs` (file name -> text), indexed with the fake embedder."""
     from samverkan_qa.index import build_index, load_index

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HADDOCK_TXT, FakeEmbedder, write_docx, write_pdf
+from conftest import HADDOCK_TXT, FakeEmbedder, fake_engine, write_docx, write_pdf
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -423,12 +423,7 @@ def test_index_report_prints_an_undecodable_name(
 def handlers(built: Path) -> Any:
     import samverkan_qa.web as web
 
-    saved = web.load_embedder
-    web.load_embedder = lambda settings: FakeEmbedder()  # type: ignore[assignment]
-    try:
-        engine = web.Engine.open(Settings(index_dir=built))
-    finally:
-        web.load_embedder = saved
+    engine = fake_engine(Settings(index_dir=built))
     return web.Handlers(engine, web.Downloads())
 
 
@@ -720,12 +715,7 @@ def api_url(built: Path) -> Any:
 
     import samverkan_qa.web as web
 
-    saved = web.load_embedder
-    web.load_embedder = lambda settings: FakeEmbedder()  # type: ignore[assignment]
-    try:
-        engine = web.Engine.open(Settings(index_dir=built))
-    finally:
-        web.load_embedder = saved
+    engine = fake_engine(Settings(index_dir=built))
     demo = web.build_app(engine, web.Downloads())
     demo.queue()
     with socket.socket() as probe:

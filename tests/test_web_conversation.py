@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, fake_engine
 
 from samverkan_qa import web_conversation
 from samverkan_qa.index import build_index
@@ -38,12 +38,7 @@ def handlers(tmp_path_factory: pytest.TempPathFactory) -> Any:
     (corpus / "oby.txt").write_text(OBY, encoding="utf-8")
     settings = Settings(corpus=(corpus,), index_dir=root / "index", cache_dir=root / "cache")
     build_index(settings, FakeEmbedder())
-    saved = web.load_embedder
-    web.load_embedder = lambda settings: FakeEmbedder()  # type: ignore[assignment]
-    try:
-        engine = web.Engine.open(settings)
-    finally:
-        web.load_embedder = saved
+    engine = fake_engine(settings)
     return web.Handlers(engine, web.Downloads())
 
 
