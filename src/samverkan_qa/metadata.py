@@ -16,7 +16,11 @@ Fields and their values:
   in a sentence about the agreement or its signing (or in a bullet list under such a heading),
   its name normalised ("polisen" -> "Polismyndigheten", "Södertälje lokalpolisområde" ->
   "Lokalpolisområde Södertälje"; "Brandförsvaret" -> the one fire service the text names).
-- ``dates``: ``{"date": "YYYY-MM-DD", "role": ROLE}``, role one of `DATE_ROLES` or "".
+- ``dates``: ``{"date": "YYYY-MM-DD", "role": ROLE}``, role one of `DATE_ROLES` or "". A
+  document whose text and front matter state no date of its own (published, signed, decided,
+  dated) takes its year from its file name, ``{"date": "YYYY", "role": "document"}`` with
+  source "filename", when the name holds exactly one year (1990–2099) as a token of its own
+  ("huddinge-2015-samverkansavtal.txt").
 - ``validity``: ``{"from": ..., "to": ..., "noun": ...}``: ISO dates or years, None when open;
   noun is "avtal", "huvudavtal", "underavtal", "överenskommelse", "avsiktsförklaring" or None.
 - ``diary_number``: e.g. "KS-2018/91.103".
@@ -92,7 +96,7 @@ PARTY_KINDS: tuple[str, ...] = (
 FILTER_KEYS: tuple[str, ...] = ("kommun", "giltig", "typ", "part", "år", "doc")
 #: Bump when extraction changes what it finds: an index re-extracts the facts of unchanged
 #: documents built with another version (no re-embedding).
-FACTS_VERSION = 3
+FACTS_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -1350,6 +1354,24 @@ def _front_matter_dates(front_matter: Mapping[str, Any]) -> list[Fact]:
     return out
 
 
+# Roles that date the document itself (not a period or an event it mentions).
+OWN_DATE_ROLES = frozenset({"published", "signed", "decision", "document"})
+_NAME_YEAR_RE = re.compile(r"(?<![0-9a-z])(19[89]\d|20\d\d)(?![0-9a-z])")
+
+
+def _filename_year(filename: str, dates: list[Fact]) -> list[Fact]:
+    """The year a file name carries ("huddinge-2015-….txt"), as the document's date when
+    nothing else dates it. Two different years in a name are a period, not a date: none."""
+    if any(isinstance(f.value, dict) and f.value.get("role") in OWN_DATE_ROLES for f in dates):
+        return []
+    years = {int(y) for y in _NAME_YEAR_RE.findall(_fold(filename))}
+    years = {y for y in years if 1990 <= y <= 2099}
+    if len(years) != 1:
+        return []
+    year = str(years.pop())
+    return [Fact("dates", {"date": year, "role": "document"}, year, None, None, "filename")]
+
+
 def _dedupe_dates(facts: list[Fact]) -> list[Fact]:
     """One fact per (date, role); a date without a role is dropped when a cue gives it one
     elsewhere. Different dates for the same role are all kept."""
@@ -1383,6 +1405,7 @@ def extract_facts(
     sentences = _Sentences(text)
     validity, period_roles = _extract_validity(text, sentences)
     dates = _extract_dates(text, period_roles) + _front_matter_dates(front)
+    dates += _filename_year(filename, dates)
     return {
         "doc_type": _extract_doc_type(text, title, filename, front),
         "municipalities": _extract_municipalities(text, title),
@@ -1543,7 +1566,7 @@ def stated_years(facts: Mapping[str, list[Fact]]) -> set[int]:
     """Every year a document states: its dates' years and each year of its periods."""
     years: set[int] = set()
     for f in facts.get("dates", []):
-        if isinstance(f.value, dict) and re.match(r"\d{4}-", str(f.value.get("date", ""))):
+        if isinstance(f.value, dict) and re.match(r"\d{4}(?:-|$)", str(f.value.get("date", ""))):
             years.add(int(str(f.value["date"])[:4]))
     for f in facts.get("validity", []):
         if not isinstance(f.value, dict):

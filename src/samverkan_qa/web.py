@@ -265,11 +265,11 @@ def passage_html(source: Source, spans: Sequence[tuple[int, int]]) -> str:
 
 
 def answer_html(answer: Answer, turn: int) -> str:
-    if answer.abstained:
-        return f'<p class="sv-answer-text">{esc(ABSTAIN_TEXT)}</p>'
+    if answer.abstained:  # the abstention, or why nothing answers ("… säger inget om 2012")
+        return f'<p class="sv-answer-text">{esc(answer.text or ABSTAIN_TEXT)}</p>'
     if answer.basis == "facts":
         return _fact_answer_html(answer, turn)
-    parts = []
+    parts = [f'<span class="sv-lead">{esc(answer.lead)}</span>'] if answer.lead else []
     for quote in answer.quotes:
         target = f"sv-src-{turn}-{quote.source}"
         ref = (

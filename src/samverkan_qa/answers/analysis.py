@@ -64,7 +64,16 @@ _KIND_CUES: dict[str, str] = {
         r"should|has|have)\b"
     ),
 }
-_KIND_RE = {kind: re.compile(cue) for kind, cue in _KIND_CUES.items()}
+
+
+@cache
+def _kind_patterns() -> dict[str, re.Pattern[str]]:
+    """The cue patterns; a yes/no question may also open with a verb of the lexicon's
+    yes_no "starts" ("Ingår …?", "Omfattar …?", "Skrev polisen under …?")."""
+    starts = "|".join(re.escape(w) for w in lexicon()["yes_no"]["starts"])
+    cues = dict(_KIND_CUES, yesno=rf"(?:{_KIND_CUES['yesno']}|^(?:{starts})\b)")
+    return {kind: re.compile(cue) for kind, cue in cues.items()}
+
 
 _IDENTIFIER_TYPES = (
     ("email", re.compile(r"\b(e-?post\w*|mejl\w*|mail\w*|email\w*)\b")),
@@ -129,6 +138,7 @@ def lexicon() -> dict[str, Any]:
         "document_kinds": {k: folded(v) for k, v in raw.get("document_kinds", {}).items()},
         "roles": {fold(k): folded(v) for k, v in raw.get("roles", {}).items()},
         "frame_words": folded(raw.get("frame_words", [])),
+        "yes_no": {k: folded(v) for k, v in raw["yes_no"].items() if k != "about"},
     }
 
 
@@ -182,7 +192,7 @@ def analyse(question: str, places: tuple[str, ...] = ()) -> Analysis:
     # The first cued field that can answer this kind of question, else the first cued.
     fitting = [f for f in cued if kind in FIELD_KINDS.get(f, frozenset())]
     field_name = (fitting or cued or [""])[0]
-    kinds_anywhere = {k for k, rx in _KIND_RE.items() if rx.search(folded)}
+    kinds_anywhere = {k for k, rx in _kind_patterns().items() if rx.search(folded)}
     also = tuple(
         f for f in cued if f != field_name and kinds_anywhere & FIELD_KINDS.get(f, frozenset())
     )
@@ -230,11 +240,11 @@ def question_kind(folded: str) -> str:
     amount or frequency cue anywhere, else the earliest question word ("Vem … när …?" asks
     for a person)."""
     for kind in _ANYWHERE:
-        if _KIND_RE[kind].search(folded):
+        if _kind_patterns()[kind].search(folded):
             return kind
     found = []
     for order, kind in enumerate(KINDS):
-        rx = _KIND_RE.get(kind)
+        rx = _kind_patterns().get(kind)
         m = rx.search(folded) if rx is not None and kind not in _ANYWHERE else None
         if m:
             found.append((m.start(), order, kind))

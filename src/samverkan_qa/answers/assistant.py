@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from functools import cached_property
 from typing import Any
 
@@ -27,10 +28,11 @@ from samverkan_qa.answers.compose import (
     citation_line,
 )
 from samverkan_qa.answers.evidence import PERSON_RE, plain
-from samverkan_qa.answers.facts import FactAnswer
+from samverkan_qa.answers.facts import FactAnswer, year_gap
 from samverkan_qa.answers.followup import Conversation, Rewrite, conversation_for
 from samverkan_qa.answers.lookup import fact_answer
 from samverkan_qa.answers.passages import QuoteConfig, passage_quotes
+from samverkan_qa.answers.yesno import lead, passage_lead, verdict_of, yes_no
 from samverkan_qa.catalog import document_facts, municipalities
 from samverkan_qa.documents import Chunk, Document
 from samverkan_qa.errors import InvalidInputError
@@ -48,6 +50,8 @@ _POSSESSIVE_PERSON_RE = re.compile(r"\b(hans|hennes|his)\b", re.I)
 class AskConfig:
     k: int = DEFAULT_K
     quotes: QuoteConfig = QuoteConfig()
+    # The day "Gäller avtalet fortfarande?" asks about; None: the day it is asked.
+    today: date | None = None
 
 
 class Assistant:
@@ -156,9 +160,17 @@ class Assistant:
             about_named(d, analysis.municipalities) for d in docs
         ):
             return self._abstain(rewrite, analysis, result.hits)
-        facts = fact_answer(analysis, docs, [h.doc_id for h in result.hits])
+        gap = year_gap(analysis, [d for d in docs if about_named(d, analysis.municipalities)])
+        if gap:
+            return self._abstain(rewrite, analysis, result.hits, gap)
+        ranked = [h.doc_id for h in result.hits]
+        verdict = yes_no(analysis, docs, ranked, self.config.today or date.today())
+        facts = verdict or fact_answer(analysis, docs, ranked)
         if facts is not None:
-            return self._from_facts(rewrite, analysis, facts, result.hits)
+            answer = self._from_facts(rewrite, analysis, facts, result.hits)
+            if verdict is not None:
+                answer.verdict, answer.lead = verdict_of(verdict), verdict.parts[0].lead
+            return answer
         # An identifier (an e-mail address, a phone or diary number) next to the words asked
         # about is evidence enough, even where passage similarity alone would abstain.
         if result.abstained and analysis.kind != "identifier":
@@ -176,6 +188,11 @@ class Assistant:
         cited = {q.source for q in quotes}
         sources = [_source(s.hit, s.number, True, s.number in cited) for s in sources]
         text = " ".join(f"{q.display} [{q.source}]" for q in quotes)
+        verdict = opening = ""
+        if analysis.kind == "yesno":  # "Ja." only when a quote says all that was asked
+            verdict = passage_lead(analysis, [q.text for q in quotes], analyzer)
+            opening = lead(verdict, analysis.english)
+            text = f"{opening} {text}"
         return Answer(
             rewrite.question,
             rewrite.searched,
@@ -185,6 +202,8 @@ class Assistant:
             abstained=False,
             kind=analysis.kind,
             followup=rewrite.followup,
+            verdict=verdict,
+            lead=opening,
         )
 
     def _filtered(self, filters: list[FieldFilter]) -> Sequence[Document]:
@@ -198,12 +217,15 @@ class Assistant:
         docs = list(self.documents.values())
         return docs if rows is None else [docs[r] for r in rows]
 
-    def _abstain(self, rewrite: Rewrite, analysis: Analysis, hits: Sequence[Hit]) -> Answer:
+    def _abstain(
+        self, rewrite: Rewrite, analysis: Analysis, hits: Sequence[Hit], text: str = ""
+    ) -> Answer:
+        """No answer: the abstention, or `text` saying why (no document of the year asked)."""
         sources = [_source(h, i, False, False) for i, h in enumerate(hits, start=1)]
         return Answer(
             rewrite.question,
             rewrite.searched,
-            ABSTAIN_TEXT,
+            text or ABSTAIN_TEXT,
             [],
             sources,
             abstained=True,
@@ -246,7 +268,9 @@ class Assistant:
                 )
             values = "; ".join(plain(v) for v in part.values)
             cited = "".join(dict.fromkeys(marks))
-            pieces.append(f"{part.lead}: {values} {cited}" if part.lead else f"{values} {cited}")
+            # A label leads its values ("Parter: …"); a sentence ("Ja.") stands before them.
+            sep = " " if part.lead.endswith(".") else ": "
+            pieces.append(f"{part.lead}{sep}{values} {cited}" if part.lead else f"{values} {cited}")
         seen = {s.hit.chunk.chunk_id for s in sources}
         for hit in hits:
             if hit.chunk.chunk_id not in seen:

@@ -156,6 +156,10 @@ class Answer:
     table: list[dict[str, str]] = field(default_factory=list)
     followup: bool = False
     basis: str = "passages"  # or "facts": the text is composed from extracted facts
+    # A yes/no question's verdict ("yes", "no", "unsettled"; "" for other kinds) and the
+    # words the answer text opens with for it ("Ja.", "Nej.", "Dokumenten säger inte …").
+    verdict: str = ""
+    lead: str = ""
 
     @property
     def rewritten(self) -> bool:
@@ -194,6 +198,7 @@ class Answer:
             "followup": self.followup,
             "kind": self.kind,
             "basis": self.basis,
+            "verdict": self.verdict or None,
             "answer": self.text,
             "abstained": self.abstained,
             "citations": self.citations,

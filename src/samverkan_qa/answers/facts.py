@@ -16,7 +16,7 @@ from samverkan_qa.answers.analysis import Analysis, fold, lexicon
 from samverkan_qa.answers.evidence import is_title
 from samverkan_qa.catalog import document_facts, format_value, municipalities
 from samverkan_qa.documents import Document
-from samverkan_qa.metadata import Fact, stated_years
+from samverkan_qa.metadata import OWN_DATE_ROLES, Fact, stated_years
 from samverkan_qa.ranking import split_sentences
 
 FIELD_LABELS = {
@@ -95,14 +95,74 @@ def candidates(
     if analysis.municipalities:
         named = {m.casefold() for m in analysis.municipalities}
         docs = [d for d in docs if named & {m.casefold() for m in municipalities(d)}]
-    if analysis.years:
-        dated = [d for d in docs if set(analysis.years) & stated_years(document_facts(d))]
-        docs = dated or docs
+    if analysis.years:  # the documents of the year asked for, those dated by it first
+        best = max((year_match(d, analysis.years) for d in docs), default=0)
+        docs = [d for d in docs if year_match(d, analysis.years) == best]
     order = {doc_id: i for i, doc_id in enumerate(ranked)}
     return sorted(
         docs,
         key=lambda d: (-named_in(analysis, d), order.get(d.doc_id, len(order)), -_latest(d)),
     )
+
+
+# Kinds whose year is not the document's: a period asked about, or conditions across documents.
+_YEAR_IS_A_CONDITION = frozenset({"aggregate", "comparison", "yesno"})
+
+
+def year_gap(analysis: Analysis, docs: Sequence[Document]) -> str:
+    """Why nothing answers a question about a year (empty when something may): the named
+    municipality's documents neither date from nor state that year. Said, rather than
+    answered from another year's document."""
+    if not (analysis.years and analysis.municipalities and docs):
+        return ""
+    if analysis.kind in _YEAR_IS_A_CONDITION:
+        return ""
+    if any(year_match(d, analysis.years) for d in docs):
+        return ""
+    asked = " och ".join(str(y) for y in analysis.years)
+    places = " och ".join(analysis.municipalities)
+    have = sorted({min(own_years(d) or stated_years(document_facts(d)) or {0}) for d in docs})
+    dated = [str(y) for y in have if y]
+    if analysis.english:
+        tail = f" (they are from {_joined(dated, 'and')})" if dated else ""
+        return f"The documents about {places} say nothing about {asked}{tail}."
+    tail = f" (de är från {_joined(dated, 'och')})" if dated else ""
+    return f"Dokumenten om {places} säger inget om {asked}{tail}."
+
+
+def _joined(items: Sequence[str], conjunction: str) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+def own_years(doc: Document) -> set[int]:
+    """The years a document is of: its own dates (published, signed, decided, dated, or the
+    year its file name carries) and the years of its first period, the one it is about."""
+    facts = document_facts(doc)
+    years = {
+        int(str(f.value["date"])[:4])
+        for f in facts.get("dates", [])
+        if isinstance(f.value, Mapping)
+        and f.value.get("role") in OWN_DATE_ROLES
+        and re.match(r"\d{4}", str(f.value.get("date", "")))
+    }
+    for f in facts.get("validity", [])[:1]:
+        value: Any = f.value
+        if isinstance(value, Mapping):
+            lo = value.get("from") or (str(min(years)) if years else None) or value.get("to")
+            hi = value.get("to") or value.get("from")
+            if lo and hi:
+                years.update(range(int(str(lo)[:4]), int(str(hi)[:4]) + 1))
+    return years
+
+
+def year_match(doc: Document, years: Sequence[int]) -> int:
+    """2: the document is of a year asked for (own_years); 1: it states one (a period or date
+    it mentions, "avtalet för perioden 2015–2018" in a decision of 2020); 0: neither."""
+    if set(years) & own_years(doc):
+        return 2
+    return 1 if set(years) & stated_years(document_facts(doc)) else 0
 
 
 _GENERIC_NAME_WORDS = frozenset({"kommun", "kommuns", "polismyndigheten", "lokalpolisomrade"})
@@ -190,7 +250,7 @@ def _list_part(doc: Document, name: str, facts: list[Fact]) -> Part:
     if end >= last and end - start <= MAX_SENTENCE and name != "parties":
         return Part(doc, "", [doc.text[start:end]], [Cited(doc.doc_id, start, end)])
     part = values_part(doc, name, facts)
-    intro = _list_intro(doc.text, first)
+    intro = list_intro(doc.text, first)
     if intro is not None:  # "Överenskommelsen anger fyra fokusområden …:" leads the list
         part.lead = " ".join(doc.text[intro[0] : intro[1]].split()).rstrip(":").rstrip()
         part.cites.insert(0, Cited(doc.doc_id, *intro))
@@ -200,7 +260,7 @@ def _list_part(doc: Document, name: str, facts: list[Fact]) -> Part:
 _MARKER_RE = re.compile(r"[\s•\-–*·▪●◦]*(?:\d{1,2}[.)])?[\s]*$")
 
 
-def _list_intro(text: str, first: int) -> tuple[int, int] | None:
+def list_intro(text: str, first: int) -> tuple[int, int] | None:
     """The sentence ending in ":" right before the first list item, if short."""
     before = _MARKER_RE.sub("", text[max(0, first - MAX_SENTENCE) : first])
     if not before.endswith(":"):
