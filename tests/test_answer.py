@@ -158,7 +158,7 @@ def test_answer_json_has_the_api_shape(haninge: Document) -> None:
     )
     data = answer.to_json()
     assert set(data) == {
-        "question", "searched", "followup", "kind", "basis", "answer", "abstained",
+        "question", "searched", "followup", "kind", "basis", "verdict", "answer", "abstained",
         "citations", "table", "quotes", "sources", "hits",
     }  # fmt: skip
     assert data["hits"][0]["answer_spans"][0]["text"] == VALID_TO

@@ -111,6 +111,8 @@ EXPECTED: dict[str, dict[str, list[Any]]] = {
             ("polis", "Polismyndigheten"),
             ("räddningstjänst", "Södertörns brandförsvarsförbund"),
         ],
+        # The text states no date of its own: the file name's year dates it.
+        "dates": [("2015", "document")],
         "validity": [(None, "2018", "huvudavtal"), (None, "2016", "underavtal")],
         "priority_areas": ["trafik", "ungdomsbrottslighet", "organiserad brottslighet"],
         "people": [
@@ -164,6 +166,7 @@ EXPECTED: dict[str, dict[str, list[Any]]] = {
             ("kriminalvård", "Kriminalvården"),
             ("kommun", "Huddinge kommun"),
         ],
+        "dates": [("2023", "document")],  # from the file name
         "validity": [("2023", "2024", "överenskommelse")],
         "priority_areas": [
             "gängkriminalitet",

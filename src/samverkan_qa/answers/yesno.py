@@ -41,6 +41,7 @@ from samverkan_qa.documents import Document
 from samverkan_qa.ranking import coverage, question_words, split_sentences
 
 YES, NO, UNSETTLED = "yes", "no", "unsettled"
+_LIST_REACH = 1500  # an item this far after its list's intro still reads with it
 _LEADS = {
     False: {YES: "Ja.", NO: "Nej.", UNSETTLED: "Dokumenten säger inte det uttryckligen."},
     True: {YES: "Yes.", NO: "No.", UNSETTLED: "The documents do not say so explicitly."},
@@ -60,9 +61,7 @@ def lead(verdict: str, english: bool = False) -> str:
 def verdict_of(answer: FactAnswer) -> str:
     """The verdict a yes/no fact answer gives (its first part's lead)."""
     first = answer.parts[0].lead
-    return next(
-        (v for leads in _LEADS.values() for v, text in leads.items() if text == first), ""
-    )
+    return next((v for leads in _LEADS.values() for v, text in leads.items() if text == first), "")
 
 
 def yes_no(
@@ -266,13 +265,15 @@ def _topic_words(analysis: Analysis) -> list[str]:
 def _topic_sentence(doc: Document, topic: list[str]) -> list[tuple[int, int]] | None:
     """A priority area (after its list's intro) or else a sentence holding every topic word
     at a word start."""
-    for f in field_facts(doc, "priority_areas"):
+    areas = field_facts(doc, "priority_areas")
+    # The list's intro sits before its first item ("… tre fokusområden:").
+    intro = list_intro(doc.text, areas[0].start or 0) if areas else None
+    for f in areas:
         assert f.start is not None and f.end is not None
         if _holds(doc.text[f.start : f.end], topic):
-            intro = list_intro(doc.text, f.start)
-            if intro is None:
+            if intro is None or not 0 <= f.start - intro[1] <= _LIST_REACH:
                 return [sentence_around(doc.text, f.start, f.end)]
-            return [intro, (f.start, f.end)] if intro[1] <= f.start else [intro]
+            return [intro, (f.start, f.end)]
     for s, e in _sentences(doc):
         if _holds(doc.text[s:e], topic):
             return [(s, e)]
