@@ -180,6 +180,32 @@ def test_a_negated_passage_is_never_a_yes(assistant: Assistant) -> None:
     assert passage_lead(question, ["Kommunen delar ut pengar."], analyzer) == UNSETTLED
 
 
+def test_the_verb_that_poses_the_question_need_not_be_quoted(assistant: Assistant) -> None:
+    analyzer = assistant.retriever.index.lexical.analyzer
+    question = analyse("Måste kommunen ta fram en trygghetsplan?")
+    assert passage_lead(question, ["Kommunen ska ta fram en trygghetsplan."], analyzer) == YES
+    assert passage_lead(question, ["Kommunen ska ta fram en budget."], analyzer) == UNSETTLED
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Ingår polisen i avtalet?",
+        "Omfattar avtalet narkotika?",
+        "Skrev polisen under avtalet?",
+        "Gällde avtalet 2016?",
+        "Innehåller överenskommelsen en tidsplan?",
+    ],
+)
+def test_yes_no_questions_opening_with_a_verb(question: str) -> None:
+    assert analyse(question).kind == "yesno"
+
+
+def test_a_signed_agreement_is_a_yes_with_its_date(assistant: Assistant) -> None:
+    answer = assistant.ask("Är Kalix överenskommelse undertecknad?")
+    assert answer.text.startswith("Ja. ") and "3 mars 2023" in answer.text
+
+
 def test_the_web_shows_the_verdict_before_the_quotes(assistant: Assistant) -> None:
     from samverkan_qa.web import answer_html
 

@@ -1,7 +1,7 @@
 """Yes/no questions: "Ja" or "Nej" with the sentence that settles it, else "Dokumenten säger
 inte det uttryckligen" with the nearest evidence.
 
-Three kinds are settled from the extracted facts:
+These are settled from the extracted facts:
 
 - membership: "Ingår brandförsvaret i Haninges överenskommelse?", "Skrev polisen under …?".
   Ja when the document names a party of that kind; Nej only when it also states its parties
@@ -9,6 +9,7 @@ Three kinds are settled from the extracted facts:
   about the agreement names that kind of party: mere absence is no "Nej".
 - validity: "Gäller avtalet fortfarande/2026?": the stated period against the year asked
   for, or today.
+- signing: "Är avtalet undertecknat?": Ja with the sentence that dates it.
 - existence: "Har Kalix ett samverkansavtal?", "Omfattar Kalix avtal narkotika?": a document
   about the municipality that is an agreement (a topic asked about, "… om narkotika?", must be
   one of its priority areas or stated in one of its sentences).
@@ -78,6 +79,8 @@ def yes_no(
     asks_when = analysis.years or _has(folded, words["now"])
     if _has(folded, words["validity"]) and asks_when:
         return _validity(analysis, documents, ranked, today)
+    if agreement and _has(folded, words["signed"]):
+        return _signed_when(analysis, documents, ranked)
     asks_what = _has(folded, words["existence"]) or _has(folded, words["covers"])
     if agreement and asks_what and analysis.municipalities:
         return _existence(analysis, documents, ranked)
@@ -91,7 +94,10 @@ def _membership(
     analysis: Analysis, documents: Sequence[Document], ranked: Sequence[str]
 ) -> FactAnswer | None:
     one = replace(analysis, kind="list", field="parties")
-    for doc in candidates(one, documents, ranked, "parties"):
+    docs = candidates(one, documents, ranked, "parties")
+    if not analysis.municipalities:  # "Ingår polisen i avtalet?": the agreements found
+        docs = [d for d in docs if d.doc_id in set(ranked)]
+    for doc in docs:
         named = _party_sentence(doc, analysis.party_kinds)
         if named is not None:
             return _answer(analysis, YES, doc, named)
@@ -220,6 +226,16 @@ def _fact_sentence(doc: Document, fact: Any) -> tuple[int, int]:
     return sentence_around(doc.text, fact.start, fact.end)
 
 
+def _signed_when(
+    analysis: Analysis, documents: Sequence[Document], ranked: Sequence[str]
+) -> FactAnswer | None:
+    """ "Är avtalet undertecknat?": Ja with the sentence stating when; None without a date."""
+    one = replace(analysis, kind="date", field="signed")
+    for doc in candidates(one, documents, ranked, "signed")[:1]:
+        return _answer(analysis, YES, doc, _fact_sentence(doc, field_facts(doc, "signed")[0]))
+    return None
+
+
 # --- existence ----------------------------------------------------------------------------
 
 
@@ -302,6 +318,7 @@ def passage_lead(analysis: Analysis, quotes: Sequence[str], analyzer: Any) -> st
     question (places and framing words aside) and no negation the question lacks; else
     UNSETTLED (a passage never makes a "Nej": absence is no answer)."""
     question = without_frame_words(without_places(analysis.question, analysis.municipalities))
+    question = _without_verbs(question)
     words = question_words(question, analyzer)
     folded = question_words(fold(question), analyzer)
     negations = set(_cues()["negations"])
@@ -315,6 +332,14 @@ def passage_lead(analysis: Analysis, quotes: Sequence[str], analyzer: Any) -> st
         if words and max(plain_cov, folded_cov) >= 1.0:
             return YES
     return UNSETTLED
+
+
+def _without_verbs(question: str) -> str:
+    """The question minus the verbs that only pose it ("Måste …", "Ingår …", "Finns det …"):
+    "Kommuner ska ta fram en lägesbild" answers "Måste kommunen ta fram en lägesbild?"."""
+    cues = _cues()
+    verbs = {*cues["modals"], *cues["starts"], *cues["existence"]}
+    return "".join(" " if fold(w) in verbs else w for w in re.split(r"(\W+)", question))
 
 
 # --- shared -------------------------------------------------------------------------------
