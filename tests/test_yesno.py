@@ -25,14 +25,16 @@ DOCS = {
         "räddningstjänsten. Avtalet innebär en prioritering av områdena skadegörelse, "
         "bilbränder och otrygghet i centrum.\n\n"
         "– Med avtalet tar vi ett gemensamt ansvar för tryggheten, säger Anna Berg, "
-        "kommunalråd i Kalix kommun.\n"
+        "kommunalråd i Kalix kommun.\n\n"
+        "Kommunstyrelsen ansvarar för uppföljningen av avtalet.\n"
     ),
     "kalix-2023-samverkansoverenskommelse.txt": (
         "Samverkansöverenskommelse i Kalix\n\n"
         "Samverkansöverenskommelsen mellan Kalix kommun och lokalpolisområde Kalix "
         "undertecknades den 3 mars 2023 och gäller till och med den 31 december 2025.\n\n"
         "Överenskommelsen anger tre fokusområden:\n- Ungdomar i riskzon\n- Trygghet i centrum\n"
-        "- Narkotika\n"
+        "- Narkotika\n\n"
+        "Styrgruppen ansvarar för uppföljningen av avtalet.\n"
     ),
     "sandviken-samverkansavtal.txt": (
         "Nytt samverkansavtal i Sandviken\n\n"
@@ -221,6 +223,33 @@ def test_the_year_asked_for_picks_the_document_of_that_year(assistant: Assistant
     assert "skadegörelse" in old.text and "Narkotika" not in old.text
     new = assistant.ask("Vilka områden prioriteras i Kalix samverkansavtal från 2023?")
     assert "Narkotika" in new.text and "skadegörelse" not in new.text
+
+
+@pytest.mark.parametrize(("year", "quoted"), [(2016, "Kommunstyrelsen"), (2023, "Styrgruppen")])
+def test_quotes_come_from_the_document_of_the_year_asked(
+    assistant: Assistant, year: int, quoted: str
+) -> None:
+    from samverkan_qa.answers.passages import passage_quotes
+    from samverkan_qa.documents import Chunk
+    from samverkan_qa.retrieval import Hit
+
+    def hit(doc_id: str, rank: int) -> Hit:
+        """Equal hits on the one sentence of each document that differs only in its actor."""
+        doc = assistant.documents[doc_id]
+        start = doc.text.index("ansvarar för uppföljningen") - 16
+        start = doc.text.rindex("\n", 0, start) + 1
+        end = doc.text.index(".", start) + 1
+        chunk = Chunk(f"{doc_id}#1", doc_id, start, end, doc.text[start:end])
+        return Hit(rank, 1.0, 0.9, 5.0, chunk, doc, [])
+
+    other = {2016: "kalix-2023-samverkansoverenskommelse", 2023: "kalix-2016-pressmeddelande"}
+    asked = {2016: "kalix-2016-pressmeddelande", 2023: "kalix-2023-samverkansoverenskommelse"}
+    hits = [hit(other[year], 1), hit(asked[year], 2)]  # the other year's ranked first
+    question = analyse(f"Vad står det om uppföljningen av avtalet i Kalix från {year}?")
+    analyzer = assistant.retriever.index.lexical.analyzer
+    numbers = {h.chunk.chunk_id: h.rank for h in hits}
+    (quote,) = passage_quotes(question, hits, analyzer, numbers)
+    assert quote.doc_id == asked[year] and quote.text.startswith(quoted)
 
 
 def test_no_document_of_the_year_asked_is_said(assistant: Assistant) -> None:

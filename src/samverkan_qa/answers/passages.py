@@ -30,7 +30,7 @@ from samverkan_qa.answers.evidence import (
     without_identifier_words,
     without_places,
 )
-from samverkan_qa.answers.facts import about
+from samverkan_qa.answers.facts import about, year_match
 from samverkan_qa.catalog import document_facts, document_kind, municipalities
 from samverkan_qa.documents import Document
 from samverkan_qa.ranking import coverage, question_words, split_sentences
@@ -61,6 +61,8 @@ class QuoteConfig:
     identifier_support: float = 0.5
     # Bonus for a passage from a document about the municipality the question names.
     place_bonus: float = 0.2
+    # Bonus for a passage from a document of the year the question names (as for a place).
+    year_bonus: float = 0.2
     # Items found by fact extraction may follow a list intro within this many characters.
     list_reach: int = 1500
 
@@ -127,6 +129,10 @@ def _candidates(
     named_kinds = bool(analysis.document_kinds) and any(
         document_kind(h.document) in analysis.document_kinds for h in hits[: config.max_hits]
     )
+    of_year = [
+        bool(analysis.years) and year_match(h.document, analysis.years) == 2
+        for h in hits[: config.max_hits]
+    ]
     out: list[_Candidate] = []
     for i, hit in enumerate(hits[: config.max_hits]):
         if i and hit.score < config.min_relative_score * top:
@@ -180,6 +186,8 @@ def _candidates(
                 score += config.kind_bonus
             if analysis.municipalities and explicit:
                 score += config.place_bonus
+            if of_year[i]:  # "avtalet från 2015": that year's document, not a later one's
+                score += config.year_bonus
             if analysis.sections and section_label(text, start) in analysis.sections:
                 score += config.kind_bonus  # "enligt 5 §": the paragraph named
             score += config.hit_prior * max(hit.score, 0.0) / top

@@ -96,7 +96,8 @@ def _membership(
     one = replace(analysis, kind="list", field="parties")
     docs = candidates(one, documents, ranked, "parties")
     if not analysis.municipalities:  # "Ingår polisen i avtalet?": the agreements found
-        docs = [d for d in docs if d.doc_id in set(ranked)]
+        found = set(ranked)
+        docs = [d for d in docs if d.doc_id in found]
     for doc in docs:
         named = _party_sentence(doc, analysis.party_kinds)
         if named is not None:
