@@ -43,6 +43,12 @@ DOCS = {
         "Fokusområden är våld i nära relationer, bostadsinbrott och trafiksäkerhet.\n\n"
         "I Sandviken finns nattvandrare i centrum varje helg.\n"
     ),
+    # The fire service is named beside the agreement, but as not taking part.
+    "ljusdal-avtal.txt": (
+        "Avtal i Ljusdal\n\n"
+        "Ljusdals kommun och polisen har tecknat ett samverkansavtal som gäller till 2027. "
+        "Räddningstjänsten ingår inte i avtalet men deltar i trygghetsvandringar.\n"
+    ),
     # Parties named, but no sentence states who the agreement is between.
     "ovanaker-trygghet.txt": (
         "Trygghetsarbete i Ovanåker\n\n"
@@ -100,6 +106,11 @@ def test_a_party_missing_from_the_stated_parties_is_a_no(assistant: Assistant) -
     answer = assistant.ask("Ingår räddningstjänsten i Kalix samverkansavtal från 2016?")
     assert answer.text.startswith("Ja. Kalix kommun skrev idag under")
     assert "räddningstjänsten" in answer.text
+
+
+def test_a_party_said_not_to_take_part_is_no_yes(assistant: Assistant) -> None:
+    answer = assistant.ask("Ingår räddningstjänsten i Ljusdals avtal?")
+    assert not answer.text.startswith("Ja."), answer.text
 
 
 def test_signing_and_english_membership(assistant: Assistant) -> None:

@@ -111,23 +111,24 @@ def _membership(
 def _party_sentence(doc: Document, kinds: Sequence[str]) -> tuple[int, int] | None:
     """The sentence naming a party of each kind asked for, one about the agreement first;
     None when the document names no party of one of those kinds."""
-    facts = field_facts(doc, "parties")
-    stated = {str(f.value.get("kind")) for f in facts if isinstance(f.value, Mapping)}
+    stated: dict[str, tuple[int, int]] = {}  # kind -> the first sentence naming such a party
+    for f in field_facts(doc, "parties"):
+        assert f.start is not None and f.end is not None
+        span = sentence_around(doc.text, f.start, f.end)
+        if isinstance(f.value, Mapping) and not _negated(doc.text[span[0] : span[1]]):
+            stated.setdefault(str(f.value.get("kind")), span)
     about_agreement = [
         (s, e)
         for s, e in _sentences(doc)
         if _mentions_agreement(fold(doc.text[s:e]))
+        and not _negated(doc.text[s:e])  # "… ingår inte i avtalet" is no Ja
         and all(_names_kind(doc, s, e, k) for k in kinds)
     ]
     if about_agreement:
         return about_agreement[0]
     if not all(k in stated for k in kinds):
         return None
-    first = next(
-        f for f in facts if isinstance(f.value, Mapping) and f.value.get("kind") == kinds[0]
-    )
-    assert first.start is not None and first.end is not None
-    return sentence_around(doc.text, first.start, first.end)
+    return stated[kinds[0]]
 
 
 def _names_kind(doc: Document, start: int, end: int, kind: str) -> bool:
@@ -322,11 +323,9 @@ def passage_lead(analysis: Analysis, quotes: Sequence[str], analyzer: Any) -> st
     question = _without_verbs(question)
     words = question_words(question, analyzer)
     folded = question_words(fold(question), analyzer)
-    negations = set(_cues()["negations"])
     asked = set(analysis.words)
     for quote in quotes:
-        said = set(re.findall(r"\w+", fold(quote)))
-        if (negations & said) - asked:
+        if _negated(quote, asked):
             continue
         plain_cov = coverage(words, set(analyzer.analyze(quote)))
         folded_cov = coverage(folded, set(analyzer.analyze(fold(quote))))
@@ -357,6 +356,12 @@ def _answer(
     said = " ".join(plain(doc.text[s:e]) for s, e in ranges)
     cites = [Cited(doc.doc_id, s, e) for s, e in ranges]
     return FactAnswer([Part(doc, lead(verdict, analysis.english), [said], cites)])
+
+
+def _negated(text: str, asked: set[str] | frozenset[str] = frozenset()) -> bool:
+    """The text holds a negation ("inte", "ej", "aldrig") the question does not."""
+    said = set(re.findall(r"\w+", fold(text)))
+    return bool((set(_cues()["negations"]) & said) - asked)
 
 
 def _sentences(doc: Document) -> list[tuple[int, int]]:
