@@ -160,9 +160,11 @@ class Assistant:
             about_named(d, analysis.municipalities) for d in docs
         ):
             return self._abstain(rewrite, analysis, result.hits)
-        gap = year_gap(analysis, [d for d in docs if about_named(d, analysis.municipalities)])
-        if gap:
-            return self._abstain(rewrite, analysis, result.hits, gap)
+        if analysis.years and analysis.municipalities:  # only then: documents parse on read
+            named = [d for d in docs if about_named(d, analysis.municipalities)]
+            gap = year_gap(analysis, named)
+            if gap:
+                return self._abstain(rewrite, analysis, result.hits, gap)
         ranked = [h.doc_id for h in result.hits]
         verdict = yes_no(analysis, docs, ranked, self.config.today or date.today())
         facts = verdict or fact_answer(analysis, docs, ranked)
