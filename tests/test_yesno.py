@@ -217,6 +217,10 @@ def test_yes_no_questions_opening_with_a_verb(question: str) -> None:
 def test_a_signed_agreement_is_a_yes_with_its_date(assistant: Assistant) -> None:
     answer = assistant.ask("Är Kalix överenskommelse undertecknad?")
     assert answer.text.startswith("Ja. ") and "3 mars 2023" in answer.text
+    answer = assistant.ask("Undertecknades Kalix överenskommelse 2023?")
+    assert answer.text.startswith("Ja. ") and "3 mars 2023" in answer.text
+    answer = assistant.ask("Undertecknades Kalix överenskommelse 2021?")
+    assert answer.text.startswith("Nej. ") and "3 mars 2023" in answer.text
 
 
 def test_the_web_shows_the_verdict_before_the_quotes(assistant: Assistant) -> None:

@@ -231,11 +231,23 @@ def _fact_sentence(doc: Document, fact: Any) -> tuple[int, int]:
 def _signed_when(
     analysis: Analysis, documents: Sequence[Document], ranked: Sequence[str]
 ) -> FactAnswer | None:
-    """ "Är avtalet undertecknat?": Ja with the sentence stating when; None without a date."""
+    """ "Är avtalet undertecknat?": Ja with the sentence stating when. "Skrevs avtalet under
+    2015?": Ja when it was signed that year, Nej when its signing date is another year's;
+    None without a signing date."""
     one = replace(analysis, kind="date", field="signed")
-    for doc in candidates(one, documents, ranked, "signed")[:1]:
-        return _answer(analysis, YES, doc, _fact_sentence(doc, field_facts(doc, "signed")[0]))
-    return None
+    docs = candidates(one, documents, ranked, "signed")
+    if not analysis.municipalities:
+        docs = docs[:1]
+    for doc in docs:
+        for fact in field_facts(doc, "signed"):
+            year = str(fact.value.get("date", ""))[:4] if isinstance(fact.value, Mapping) else ""
+            if not analysis.years or (year.isdigit() and int(year) in analysis.years):
+                return _answer(analysis, YES, doc, _fact_sentence(doc, fact))
+    if not docs:
+        return None
+    return _answer(
+        analysis, NO, docs[0], _fact_sentence(docs[0], field_facts(docs[0], "signed")[0])
+    )
 
 
 # --- existence ----------------------------------------------------------------------------
