@@ -267,6 +267,28 @@ def test_quotes_come_from_the_document_of_the_year_asked(
     assert quote.doc_id == asked[year] and quote.text.startswith(quoted)
 
 
+@pytest.mark.parametrize(
+    ("question", "wanted", "unwanted"),
+    [
+        # Each worded like the other document ("överenskommelse" is the 2023 one's word).
+        ("Vilka fokusområden har Kalix första överenskommelse?", "skadegörelse", "Narkotika"),
+        ("Vilka fokusområden har den gamla överenskommelsen i Kalix?", "skadegörelse", "Narkotika"),
+        ("Vilka områden prioriteras i Kalix senaste samverkansavtal?", "Narkotika", "skadegörelse"),
+    ],
+)
+def test_the_first_or_latest_agreement_asked_for(
+    assistant: Assistant, question: str, wanted: str, unwanted: str
+) -> None:
+    answer = assistant.ask(question)
+    assert wanted in answer.text and unwanted not in answer.text, answer.text
+
+
+def test_an_era_word_counts_only_before_an_agreement() -> None:
+    assert analyse("Vilka fokusområden har det gamla avtalet?").era == "earliest"
+    assert analyse("What did the new agreement in Kalix say?").era == "latest"
+    assert analyse("Vilket är det första fokusområdet?").era == ""
+
+
 def test_no_document_of_the_year_asked_is_said(assistant: Assistant) -> None:
     from samverkan_qa.web import answer_html
 

@@ -139,6 +139,7 @@ def lexicon() -> dict[str, Any]:
         "roles": {fold(k): folded(v) for k, v in raw.get("roles", {}).items()},
         "frame_words": folded(raw.get("frame_words", [])),
         "yes_no": {k: folded(v) for k, v in raw["yes_no"].items() if k != "about"},
+        "eras": {k: folded(v) for k, v in raw["eras"].items() if k != "about"},
     }
 
 
@@ -177,6 +178,7 @@ class Analysis:
     also: tuple[str, ...] = ()  # further fields a second clause asks for ("… och hur länge?")
     roles: tuple[str, ...] = ()  # Swedish role words an English or other wording stands for
     words: tuple[str, ...] = ()
+    era: str = ""  # "earliest" or "latest": "det gamla avtalet", "det senaste avtalet"
 
     @property
     def fact_answerable(self) -> bool:
@@ -228,7 +230,19 @@ def analyse(question: str, places: tuple[str, ...] = ()) -> Analysis:
             k for k, cues in lex["document_kinds"].items() if _has_whole(folded, cues)
         ),
         words=words,
+        era=_era(folded, lex["eras"], lex["yes_no"]["agreement_nouns"]),
     )
+
+
+def _era(folded: str, eras: dict[str, tuple[str, ...]], nouns: tuple[str, ...]) -> str:
+    """ "det gamla avtalet", "Huddinges första samverkansavtal": the era word right before
+    an agreement's name ("första fokusområdet" names no agreement)."""
+    named = "|".join(re.escape(n) for n in nouns)
+    for era, cues in eras.items():
+        words = "|".join(re.escape(c) for c in cues)
+        if re.search(rf"(?<!\w)(?:{words})\s+\w*(?:{named})", folded):
+            return era
+    return ""
 
 
 # Kinds named by a topic word anywhere in the question ("… och vad kostar det?").

@@ -98,6 +98,8 @@ def candidates(
     if analysis.years:  # the documents of the year asked for, those dated by it first
         best = max((year_match(d, analysis.years) for d in docs), default=0)
         docs = [d for d in docs if year_match(d, analysis.years) == best]
+    elif analysis.era:  # "det gamla avtalet": the earliest of them, "det senaste" the latest
+        docs = of_era(docs, analysis.era)
     order = {doc_id: i for i, doc_id in enumerate(ranked)}
     return sorted(
         docs,
@@ -134,6 +136,18 @@ def _joined(items: Sequence[str], conjunction: str) -> str:
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+def of_era(docs: Sequence[Document], era: str) -> list[Document]:
+    """The documents of the earliest (or latest) year among `docs`; undated ones only when
+    none is dated."""
+    first = {d.doc_id: min(own_years(d) or stated_years(document_facts(d)) or {0}) for d in docs}
+    dated = [d for d in docs if first[d.doc_id]]
+    if not dated:
+        return list(docs)
+    pick = min if era == "earliest" else max
+    year = pick(first[d.doc_id] for d in dated)
+    return [d for d in dated if first[d.doc_id] == year]
 
 
 def own_years(doc: Document) -> set[int]:
