@@ -19,12 +19,15 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from samverkan_qa.embedding import load_embedder
 from samverkan_qa.evaluate import Question, read_questions, score
-from samverkan_qa.index import build_index, load_index
+from samverkan_qa.index import Index, build_index, load_index
 from samverkan_qa.retrieval import RetrievalConfig, Retriever
 from samverkan_qa.settings import Settings
 
@@ -72,6 +75,97 @@ def training_set(shared: Path) -> DataSet:
         ev / "external/swequad_mc/questions.jsonl",
         split="-training-",
     )
+
+
+DOMAIN_TRAINING = ROOT / "bench" / "data" / "domain_training.jsonl"
+
+
+def domain_training_set(shared: Path) -> DataSet:
+    """In-domain questions written for training over the 968 regeringen.se pages (not the
+    shipped corpus; see bench/data/README.md), asked of an index of those pages alone."""
+    pages = shared / "eval" / "distractors" / "g0vse_topical.jsonl"
+    return DataSet("domain train", (pages,), DOMAIN_TRAINING)
+
+
+def training_sets(shared: Path) -> list[DataSet]:
+    """Everything the shipped weights and thresholds are learned from."""
+    return [training_set(shared), domain_training_set(shared)]
+
+
+@dataclass(frozen=True)
+class TrainingQuestion:
+    """A training question with what makes a passage its answer.
+
+    `phrases`: SweQUAD-MC's `answer` or the written questions' `any_of`. `chunk_level`: the
+    written questions count (like dev.jsonl) only the passage holding a phrase as a hit;
+    SweQUAD-MC counts (like its dev split) any passage of the gold document."""
+
+    qid: str
+    question: str
+    doc_ids: frozenset[str]
+    phrases: tuple[str, ...]
+    chunk_level: bool
+    style: str = ""
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.doc_ids)
+
+
+def training_questions(ds: DataSet) -> list[TrainingQuestion]:
+    out = []
+    for line in ds.questions.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if ds.split is not None and ds.split not in row["id"]:
+            continue
+        phrases = row.get("answer") if "answer" in row else row.get("any_of")
+        out.append(
+            TrainingQuestion(
+                qid=row["id"],
+                question=row["question"],
+                doc_ids=frozenset(row.get("doc_ids") or ()),
+                phrases=tuple(p for p in phrases or () if p.strip()),
+                chunk_level="any_of" in row,
+                style=row.get("style", ""),
+            )
+        )
+    return out
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.lower().replace("\u2013", "-").split())
+
+
+def gold_labels(
+    index: Index, rows: Sequence[int], q: TrainingQuestion
+) -> tuple[np.ndarray, np.ndarray]:
+    """(relevant, counted) per candidate row. Relevant: a passage of the gold document holding
+    an answer phrase (any passage of it when none does, e.g. a phrase split by chunking) -
+    what a ranker should learn to put first. Counted: what MRR@10 counts as a hit."""
+    in_doc = np.array([index.chunks[r].doc_id in q.doc_ids for r in rows], dtype=bool)
+    phrases = [_fold(p) for p in q.phrases]
+    has = np.array(
+        [
+            in_doc[i] and any(p in _fold(index.chunks[r].text) for p in phrases)
+            for i, r in enumerate(rows)
+        ],
+        dtype=bool,
+    )
+    relevant = has if has.any() else in_doc
+    return relevant, (relevant if q.chunk_level else in_doc)
+
+
+def convex_params(c: RetrievalConfig) -> dict[str, object]:
+    """The hand-set fusion's arguments to ranking.fuse, as `c` sets them."""
+    return {
+        "method": "convex",
+        "weight": c.lexical_weight,
+        "dense_norm": c.dense_norm,
+        "lexical_norm": c.lexical_norm,
+        "saturation": c.saturation,
+    }
 
 
 # (label, retrieval config) per benchmarked ranking; the shipped default is marked in the table.

@@ -2,10 +2,12 @@
 
     python bench/tune.py [--shared ../shared] [--work $TMPDIR/samverkan-bench]
 
-Data: SweQUAD-MC `split: training` over all SweQUAD-MC passages (the index bench/run.py builds),
-nothing else. Every grid point is scored by MRR@10 (gold document) over the same candidates
-the retriever fuses; the best one wins, ties to the earlier grid point, so the choice is
-deterministic. Exits 1 when the shipped RetrievalConfig defaults differ from the choice.
+Data: the training sets of bench/run.py's `training_sets` and nothing else: SweQUAD-MC
+`split: training` over all SweQUAD-MC passages, and bench/data/domain_training.jsonl over the
+968 regeringen.se pages. Every grid point is scored by MRR@10 over the same candidates the
+retriever fuses (a hit as each set counts it), averaged over the two sets; the best one wins,
+ties to the earlier grid point, so the choice is deterministic. Exits 1 when the shipped
+RetrievalConfig defaults differ from the choice.
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from run import _index_for, _questions, bench_parser, training_set
+from run import (
+    DataSet,
+    _index_for,
+    bench_parser,
+    convex_params,
+    gold_labels,
+    training_questions,
+    training_sets,
+)
 
 from samverkan_qa.embedding import load_embedder
 from samverkan_qa.index import load_index
@@ -40,13 +50,14 @@ def grid() -> Iterator[dict[str, Any]]:
         yield {"method": "rrf", "weight": w}
 
 
-def cases(retriever: Retriever, questions: list) -> list[tuple[dict, dict, set[int]]]:
+def cases(retriever: Retriever, ds: DataSet) -> list[tuple[dict, dict, set[int]]]:
+    questions = [q for q in training_questions(ds) if q.answerable]
     vectors = retriever.embedder.embed_queries([q.question for q in questions])
     out = []
     for q, vec in zip(questions, vectors, strict=True):
         rows, dense, lexical = retriever.candidates(q.question, vec)
-        gold = {r for r in rows if retriever.index.chunks[r].doc_id in q.doc_ids}
-        out.append((dense, lexical, gold))
+        _, counted = gold_labels(retriever.index, rows, q)
+        out.append((dense, lexical, {r for r, c in zip(rows, counted, strict=True) if c}))
     return out
 
 
@@ -63,23 +74,20 @@ def mrr(data: list[tuple[dict, dict, set[int]]], **params: Any) -> float:
 def main() -> int:
     parser = bench_parser(__doc__)
     args = parser.parse_args()
-    ds = training_set(args.shared)
-    settings = _index_for(ds, args.work, Settings())
-    retriever = Retriever(load_index(settings.index_dir), load_embedder(settings))
-    data = cases(retriever, _questions(ds))
-    scored = [(mrr(data, **p), i, p) for i, p in enumerate(grid())]
+    data = []
+    for ds in training_sets(args.shared):
+        settings = _index_for(ds, args.work, Settings())
+        retriever = Retriever(load_index(settings.index_dir), load_embedder(settings))
+        data.append(cases(retriever, ds))
+    # each source weighs the same, as in bench/train_ranker.py
+    scored = [
+        (round(sum(mrr(d, **p) for d in data) / len(data), 6), i, p) for i, p in enumerate(grid())
+    ]
     scored.sort(key=lambda t: (-t[0], t[1]))
     for value, _, params in scored[:10]:
         print(f"MRR@10 {value:.4f} {params}")
     best = scored[0][2]
-    c = RetrievalConfig()
-    shipped = {
-        "method": c.fusion if c.fusion != "learned" else "convex",
-        "weight": c.lexical_weight,
-        "dense_norm": c.dense_norm,
-        "lexical_norm": c.lexical_norm,
-        "saturation": c.saturation,
-    }
+    shipped = convex_params(RetrievalConfig())
     shipped = {k: v for k, v in shipped.items() if k in best}
     ok = shipped == best
     print(f"chosen {best}; shipped defaults {'match' if ok else 'DIFFER: ' + str(shipped)}")

@@ -24,7 +24,7 @@ import numpy as np
 from samverkan_qa.errors import SamverkanError
 from samverkan_qa.ranking import coverage
 
-RANKER_VERSION = 1
+RANKER_VERSION = 2
 FEATURES = (
     "dense",  # cosine of question and chunk (with its title)
     "dense_gap",  # cosine minus the best candidate's: how far behind the leader
@@ -40,6 +40,11 @@ FEATURES = (
     "years_found",  # share of the years the question mentions found in the document
     "first_chunk",  # the document's opening passage
     "position",  # chunk ordinal / (chunks in the document - 1)
+    "doc_dense_gap",  # best cosine of any candidate of the same document minus the leader's
+    "doc_bm25_rel",  # best BM25 of any candidate of the same document / the best candidate's
+    "doc_candidates",  # log(1 + candidates of the same document): a document found many ways
+    "english_dense_gap",  # dense_gap for an English question (0 otherwise): its words are
+    "english_bm25_rel",  # ... not the documents', so the two sides weigh differently
 )
 _YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
 
@@ -60,6 +65,7 @@ class Candidate:
     doc_stems: frozenset[str]
     ordinal: int
     n_chunks: int
+    doc_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ class Query:
     weights: Sequence[float]  # idf per word
     names: Sequence[str]  # stems of names (capitalised words) the question mentions
     years: Sequence[str]
+    english: bool = False
 
 
 def question_years(question: str) -> list[str]:
@@ -115,7 +122,23 @@ def feature_matrix(query: Query, candidates: Sequence[Candidate]) -> np.ndarray:
         out[i, 11] = _share(query.years, c.doc_stems)
         out[i, 12] = 1.0 if c.ordinal == 0 else 0.0
         out[i, 13] = c.ordinal / (c.n_chunks - 1) if c.n_chunks > 1 else 0.0
+    _document_features(candidates, out)
+    if query.english:
+        out[:, 17] = out[:, 1]
+        out[:, 18] = out[:, 4]
     return out
+
+
+def _document_features(candidates: Sequence[Candidate], out: np.ndarray) -> None:
+    """Columns 14-16: what the other candidates of the same document add (a document whose
+    several passages match is likelier the one asked about than a lone lucky passage)."""
+    by_doc: dict[str, list[int]] = {}
+    for i, c in enumerate(candidates):
+        by_doc.setdefault(c.doc_id, []).append(i)
+    for rows in by_doc.values():
+        out[rows, 14] = out[rows, 1].max()
+        out[rows, 15] = out[rows, 4].max()
+        out[rows, 16] = math.log1p(len(rows))
 
 
 @dataclass(frozen=True)

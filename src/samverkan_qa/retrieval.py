@@ -44,16 +44,18 @@ class RetrievalConfig:
 
     mode: str = "hybrid"
     candidates: int = 50
-    # "learned": the logistic ranker of samverkan_qa.learned (weights from data/ranker.json,
-    # or `ranker_path`); "convex"/"rrf": the hand-set fusion below.
-    # Convex weights chosen by bench/tune.py on SweQUAD-MC training questions only (it exits
-    # 1 if these differ from its choice): cosine plus 0.5 x BM25/(BM25 + 20).
-    fusion: str = "convex"
+    # "learned" (the default): the logistic ranker of samverkan_qa.learned (weights from
+    # data/ranker.json, or `ranker_path`); "convex"/"rrf": the hand-set fusion below. The
+    # default is whichever bench/train_ranker.py finds better by cross-validated MRR@10 on
+    # the training data (its --check exits 1 if this differs).
+    fusion: str = "learned"
     ranker_path: Path | None = None
-    lexical_weight: float = 0.5
+    # Convex weights chosen by bench/tune.py on the training data only (it exits 1 if these
+    # differ from its choice): cosine plus 0.3 x BM25/(BM25 + 50).
+    lexical_weight: float = 0.3
     dense_norm: str = "none"
     lexical_norm: str = "saturate"
-    saturation: float = 20.0
+    saturation: float = 50.0
     rrf_k: int = 60
     # An approximate (IVF) dense index searches the lists nearest the question: of about
     # 1,000 lists at a million chunks, 32 gave recall@10 0.97 and 64 gave 0.99 against exact
@@ -291,7 +293,12 @@ class Retriever:
     ) -> np.ndarray:
         """The learned ranker's feature matrix for candidate `rows` (one row each)."""
         from samverkan_qa.learned import Candidate, Query, feature_matrix, question_years
-        from samverkan_qa.ranking import question_names, question_words, word_weights
+        from samverkan_qa.ranking import (
+            is_english,
+            question_names,
+            question_words,
+            word_weights,
+        )
 
         lex = self.index.lexical
         words = question_words(question, lex.analyzer)
@@ -300,6 +307,7 @@ class Retriever:
             word_weights(words, lex.idf()),
             question_names(question, lex.analyzer),
             question_years(question),
+            is_english(question),
         )
         cands = []
         for r in rows:
@@ -315,6 +323,7 @@ class Retriever:
                     doc_stems=self._doc_stems(chunk.doc_id),
                     ordinal=ordinal,
                     n_chunks=n_chunks,
+                    doc_id=chunk.doc_id,
                 )
             )
         return feature_matrix(query, cands)
@@ -526,11 +535,10 @@ class Retriever:
             return None
         analyzer = self.index.lexical.analyzer
         top = hits[:3]
-        if missing_names(
-            question, [f"{h.document.title}\n{h.document.text}" for h in top], analyzer
-        ):
-            return None
         synonyms = self.index.lexical.synonym_equivalents(question)
+        texts = [f"{h.document.title}\n{h.document.text}" for h in top]
+        if missing_names(question, texts, analyzer, synonyms):
+            return None
         features = [
             abstain_features(
                 question,
