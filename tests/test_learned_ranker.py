@@ -168,6 +168,10 @@ def test_retriever_ranks_with_the_learned_model(tmp_path: Path) -> None:
         ("Vilka fokusområden har Haninge?", False),
         ("Hur länge gäller avtalet?", False),
         ("Vad är syftet med avsiktsförklaringen?", False),
+        # content-heavy English: a quarter of its words are English function words
+        ("Which Europol task force against violent organised crime is led by Sweden?", True),
+        ("Vilka åtgärder mot våld i nära relationer finns i Kalix?", False),
+        ("Hur många poliser finns det i Sandviken och i Gävle?", False),
     ],
 )
 def test_english_questions_are_recognised(question: str, english: bool) -> None:
@@ -184,3 +188,51 @@ def test_english_question_is_not_abstained_for_its_words(tmp_path: Path) -> None
     english = retriever.search("What does the agreement say about the square?", 2)
     assert english.hits and not english.abstained
     assert english.evidence is not None
+
+
+def test_document_features_pool_the_candidates_of_one_document() -> None:
+    q = query("Vilka fokusområden har Älvby?")
+    cands = [
+        Candidate(0.80, 2.0, stems(TEXTS["intro"]), [], frozenset(), frozenset(), 0, 2, "a"),
+        Candidate(0.85, 8.0, stems(TEXTS["answer"]), [], frozenset(), frozenset(), 1, 2, "a"),
+        Candidate(0.84, 4.0, stems(TEXTS["other"]), [], frozenset(), frozenset(), 0, 1, "b"),
+    ]
+    x = feature_matrix(q, cands)
+    # both passages of document "a" share its best cosine (the leader: gap 0) and BM25
+    assert x[0, col("doc_dense_gap")] == x[1, col("doc_dense_gap")] == 0.0
+    assert x[0, col("doc_bm25_rel")] == x[1, col("doc_bm25_rel")] == 1.0
+    assert x[2, col("doc_dense_gap")] == pytest.approx(-0.01)
+    assert x[2, col("doc_bm25_rel")] == pytest.approx(0.5)
+    assert x[0, col("doc_candidates")] == pytest.approx(np.log1p(2))
+    assert x[2, col("doc_candidates")] == pytest.approx(np.log1p(1))
+
+
+def test_english_features_are_zero_for_a_swedish_question() -> None:
+    cands = [
+        candidate(TEXTS["intro"], dense=0.80, bm25=2.0, ordinal=0),
+        candidate(TEXTS["answer"], dense=0.85, bm25=4.0, ordinal=1),
+    ]
+    swedish = feature_matrix(query("Vilka fokusområden har Älvby?"), cands)
+    assert not swedish[:, col("english_dense_gap")].any()
+    assert not swedish[:, col("english_bm25_rel")].any()
+    q = query("What are the focus areas in Älvby?")
+    english = feature_matrix(Query(q.words, q.weights, q.names, q.years, english=True), cands)
+    assert english[0, col("english_dense_gap")] == pytest.approx(-0.05)
+    assert english[0, col("english_bm25_rel")] == pytest.approx(0.5)
+
+
+def test_the_analysed_text_cache_is_bounded(tmp_path: Path, monkeypatch) -> None:
+    from samverkan_qa import retrieval
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    unbounded = retriever_over(tmp_path / "a", DOCS)
+    expected = unbounded.search("Vilka fokusområden har Älvby?", 3)
+    monkeypatch.setattr(retrieval, "STEM_CACHE_ENTRIES", 3)
+    bounded = retriever_over(tmp_path / "b", DOCS)
+    for _ in range(2):
+        got = bounded.search("Vilka fokusområden har Älvby?", 3)
+        assert len(bounded._stem_cache) == 3
+        assert [(h.doc_id, h.score) for h in got.hits] == [
+            (h.doc_id, h.score) for h in expected.hits
+        ]

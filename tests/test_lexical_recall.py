@@ -175,3 +175,37 @@ def test_synonyms_count_as_the_asked_words_in_coverage(index: LexicalIndex) -> N
         question, DOCS[2], analyzer, synonyms=index.synonym_equivalents(question)
     )
     assert covered > query_coverage(question, DOCS[2], analyzer)
+
+
+def test_a_name_is_found_by_its_genitive_hyphen_or_abbreviation() -> None:
+    from samverkan_qa.ranking import missing_names
+
+    texts = [
+        "Säkerhetspolisen och Brå lämnar en rapport om EU:s regler i Sverige.",
+        "Skolan i Ovanåker får nya rutiner.",
+    ]
+    index = LexicalIndex.build(texts)
+    analyzer = index.analyzer
+
+    def missing(question: str) -> list[str]:
+        return missing_names(question, texts, analyzer, index.synonym_equivalents(question))
+
+    assert missing("När kommer Brås rapport?") == []  # genitive of "Brå"
+    assert missing("Vad gäller för EU-medborgare?") == []  # the part before the hyphen
+    assert missing("Vad säger Säpo om rapporten?") == []  # data/synonyms.json: Säpo
+    assert missing("Vad säger Försvarsmakten om rapporten?") == ["försvarsmak"]
+    # the abbreviation needs its full name in the text, not just any agency
+    assert missing_names("Vad säger Säpo?", ["Polisen lämnar en rapport."], analyzer) == ["säpo"]
+
+
+def test_english_questions_need_only_their_swedish_place_names() -> None:
+    from samverkan_qa.ranking import missing_names
+
+    texts = ["Kommunen och polisen i Ovanåker har en överenskommelse om trygghet."]
+    analyzer = LexicalIndex.build(texts).analyzer
+    # "Swedish", "October" and "Tax Agency" are English words, not names the text lacks
+    question = "When did the Swedish Tax Agency join the agreement in October?"
+    assert missing_names(question, texts, analyzer) == []
+    # a municipality the documents do not mention still counts in English
+    assert missing_names("What does the agreement in Ljusdal say?", texts, analyzer) == ["ljusdal"]
+    assert missing_names("What does the agreement in Ovanåker say?", texts, analyzer) == []

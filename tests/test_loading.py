@@ -143,3 +143,8 @@ def test_single_file_source(tmp_path: Path) -> None:
     write_pdf(path, ["Överenskommelsen gäller till och med 2026."])
     docs = load_documents([path]).documents
     assert len(docs) == 1 and docs[0].pages[0].page == 1
+
+
+def test_invisible_marks_inside_words_are_removed() -> None:
+    text = "Det brotts\u00adföre\u00adbyggande arbetet i Kalix\u200b fortsätter.\u2060\n"
+    assert clean_text("\ufeff" + text) == "Det brottsförebyggande arbetet i Kalix fortsätter.\n"

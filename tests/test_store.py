@@ -149,7 +149,12 @@ def test_beyond_the_threshold_the_dense_index_is_approximate(flat_and_ivf) -> No
     assert 1 < lists < len(ivf.index.chunks)
     # Probing every list is exact: the same scores as the flat index (tied rows may come
     # in another order).
-    every = Retriever(ivf.index, FakeEmbedder(), RetrievalConfig(ann_probes=lists))
+    # (Convex fusion: its scores depend on each hit alone; the learned ranker's document
+    # features also count which tied rows made the candidate cut.)
+    every = Retriever(
+        ivf.index, FakeEmbedder(), RetrievalConfig("hybrid", fusion="convex", ann_probes=lists)
+    )
+    flat_convex = Retriever(flat.index, FakeEmbedder(), RetrievalConfig("hybrid", fusion="convex"))
     one = Retriever(ivf.index, FakeEmbedder(), RetrievalConfig(ann_probes=1))
     vectors = FakeEmbedder().embed_queries(list(QUESTIONS))
     for vector in vectors:
@@ -158,7 +163,7 @@ def test_beyond_the_threshold_the_dense_index_is_approximate(flat_and_ivf) -> No
         assert len(one._dense_rows(vector, 10, None)) == 10
     for question in QUESTIONS:
         assert [round(h.score, 5) for h in every.search(question, k=5).hits] == [
-            round(h.score, 5) for h in flat.search(question, k=5).hits
+            round(h.score, 5) for h in flat_convex.search(question, k=5).hits
         ]
 
 
@@ -260,7 +265,8 @@ def test_a_question_parses_only_the_documents_it_reads(flat_and_ivf) -> None:
     from samverkan_qa.metadata import parse_filter
 
     index = load_index(flat_and_ivf[0].index.folder)  # a fresh snapshot: nothing parsed
-    assistant = Assistant(Retriever(index, FakeEmbedder()))
+    # the ranker reads its candidates' documents: 5 + 5 candidates of 30 documents
+    assistant = Assistant(Retriever(index, FakeEmbedder(), RetrievalConfig(candidates=5)))
     answer = assistant.ask("Hur arbetar man med nattvandring?").to_json()
     parsed = {d.doc_id for d in index.documents._docs if d is not None}
     assert answer["hits"] and {h["doc_id"] for h in answer["hits"]} <= parsed

@@ -19,6 +19,8 @@ _FURNITURE_LINES = [
 # A paragraph that is a cookie notice: mentions kakor/cookies and asks for consent.
 _COOKIE_PARAGRAPH = re.compile(r"\b(kakor|cookies)\b.*\b(godkän\w*|välja|samtyck\w*)", re.I | re.S)
 
+_INVISIBLE_RE = re.compile("[\u00ad\u200b\u2060\ufeff]")
+
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 
 
@@ -140,6 +142,10 @@ def clean_text(text: str, *, pdf_like: bool = False) -> str:
     # tokenizer nor the keyword search treat as "ä".
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    # Invisible marks inside words (soft hyphens in "brotts\u00adförebyggande" from web
+    # pages, zero-width spaces, word joiners, a stray BOM) split a word for the keyword
+    # search and the tokenizer while the reader sees one word.
+    text = _INVISIBLE_RE.sub("", text)
     paragraphs = [p for p in _paragraphs(text) if not _is_furniture(p)]
     paragraphs = drop_repeated_blocks(paragraphs)
     if pdf_like or _looks_pdf_extracted(paragraphs):

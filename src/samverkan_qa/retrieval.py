@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -36,6 +38,10 @@ FILTER_CACHE = 256  # single filters whose document masks a retriever remembers
 # Filtered dense search on an IVF index scores the allowed rows exactly when the probed lists
 # would hold fewer than this many times the candidates asked for (a selective filter).
 EXACT_FILTER_FACTOR = 10
+
+
+# Analysed passages and documents a Retriever keeps for its ranker features (see _stems).
+STEM_CACHE_ENTRIES = 20_000
 
 
 @dataclass(frozen=True)
@@ -348,37 +354,47 @@ class Retriever:
         return row - int(chunks.first_row[doc]), int(chunks.counts[doc])
 
     @cached_property
-    def _stem_cache(self) -> dict[Any, Any]:
-        # Analysed texts, filled as candidates are seen: a warm server analyses each once.
-        return {}
+    def _stem_cache(self) -> OrderedDict[Any, Any]:
+        # Analysed texts, filled as candidates are seen: a warm server analyses each once,
+        # up to STEM_CACHE_ENTRIES (least recently used dropped), so a server over a million
+        # passages does not keep every one it ever ranked.
+        return OrderedDict()
+
+    def _stems(self, key: tuple[str, Any], make: Callable[[], Any]) -> Any:
+        cache = self._stem_cache
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+        value = cache[key] = make()
+        if len(cache) > STEM_CACHE_ENTRIES:
+            cache.popitem(last=False)
+        return value
 
     def _chunk_stems(self, row: int) -> frozenset[str]:
-        key = ("chunk", row)
-        if key not in self._stem_cache:
+        def make() -> frozenset[str]:
             chunk = self.index.chunks[row]
             text = indexed_text(chunk, context_title(self.index.documents[chunk.doc_id]))
-            self._stem_cache[key] = frozenset(self.index.lexical.analyzer.analyze(text))
-        return self._stem_cache[key]
+            return frozenset(self.index.lexical.analyzer.analyze(text))
+
+        return self._stems(("chunk", row), make)
 
     def _sentence_stems(self, row: int) -> list[frozenset[str]]:
         from samverkan_qa.ranking import split_sentences
 
-        key = ("sentences", row)
-        if key not in self._stem_cache:
+        def make() -> list[frozenset[str]]:
             text = self.index.chunks[row].text
             analyze = self.index.lexical.analyzer.analyze
-            self._stem_cache[key] = [
-                frozenset(analyze(text[s:e])) for s, e in split_sentences(text)
-            ]
-        return self._stem_cache[key]
+            return [frozenset(analyze(text[s:e])) for s, e in split_sentences(text)]
+
+        return self._stems(("sentences", row), make)
 
     def _doc_stems(self, doc_id: str, *, title: bool = False) -> frozenset[str]:
-        key = ("title" if title else "doc", doc_id)
-        if key not in self._stem_cache:
+        def make() -> frozenset[str]:
             doc = self.index.documents[doc_id]
             text = doc.title if title else f"{doc.title}\n{doc.text}"
-            self._stem_cache[key] = frozenset(self.index.lexical.analyzer.analyze(text))
-        return self._stem_cache[key]
+            return frozenset(self.index.lexical.analyzer.analyze(text))
+
+        return self._stems(("title" if title else "doc", doc_id), make)
 
     def _dense_rows(self, vector: np.ndarray, n: int, allowed: np.ndarray | None) -> list[int]:
         import faiss
@@ -480,10 +496,12 @@ class Retriever:
 
         c = self.config
         weight = {"dense": 0.0, "lexical": 1.0}.get(c.mode, c.lexical_weight)
+        # dense-only and lexical-only ranking are the convex fusion with one side's weight 0
+        method = "convex" if c.fusion == "learned" else c.fusion
         return fuse(
             dense,
             lexical,
-            method=c.fusion,
+            method=method,
             weight=weight,
             dense_norm=c.dense_norm,
             lexical_norm=c.lexical_norm,
