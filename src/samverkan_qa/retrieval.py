@@ -57,11 +57,11 @@ class RetrievalConfig:
     fusion: str = "learned"
     ranker_path: Path | None = None
     # Convex weights chosen by bench/tune.py on the training data only (it exits 1 if these
-    # differ from its choice): cosine plus 0.3 x BM25/(BM25 + 50).
-    lexical_weight: float = 0.3
+    # differ from its choice): cosine plus 0.2 x BM25/(BM25 + 30).
+    lexical_weight: float = 0.2
     dense_norm: str = "none"
     lexical_norm: str = "saturate"
-    saturation: float = 50.0
+    saturation: float = 30.0
     rrf_k: int = 60
     # An approximate (IVF) dense index searches the lists nearest the question: of about
     # 1,000 lists at a million chunks, 32 gave recall@10 0.97 and 64 gave 0.99 against exact
