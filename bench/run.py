@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from samverkan_qa.cleaning import strip_invisible
 from samverkan_qa.embedding import load_embedder
 from samverkan_qa.evaluate import Question, read_questions, score
 from samverkan_qa.index import Index, build_index, load_index
@@ -135,7 +136,8 @@ def training_questions(ds: DataSet) -> list[TrainingQuestion]:
 
 
 def _fold(text: str) -> str:
-    return " ".join(text.lower().replace("\u2013", "-").split())
+    # phrases were copied from the raw pages, which can hold soft hyphens cleaning removes
+    return " ".join(strip_invisible(text).lower().replace("\u2013", "-").split())
 
 
 def gold_labels(

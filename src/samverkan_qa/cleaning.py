@@ -136,6 +136,11 @@ def drop_letterhead(paragraphs: list[str]) -> list[str]:
     return kept
 
 
+def strip_invisible(text: str) -> str:
+    """`text` without soft hyphens, zero-width spaces, word joiners and BOMs."""
+    return _INVISIBLE_RE.sub("", text)
+
+
 def clean_text(text: str, *, pdf_like: bool = False) -> str:
     """Clean a document's text. Paragraph breaks are normalised to one blank line."""
     # NFC: PDFs and some editors give decomposed letters ("a" + U+0308) that neither the
@@ -145,7 +150,7 @@ def clean_text(text: str, *, pdf_like: bool = False) -> str:
     # Invisible marks inside words (soft hyphens in "brotts\u00adförebyggande" from web
     # pages, zero-width spaces, word joiners, a stray BOM) split a word for the keyword
     # search and the tokenizer while the reader sees one word.
-    text = _INVISIBLE_RE.sub("", text)
+    text = strip_invisible(text)
     paragraphs = [p for p in _paragraphs(text) if not _is_furniture(p)]
     paragraphs = drop_repeated_blocks(paragraphs)
     if pdf_like or _looks_pdf_extracted(paragraphs):
