@@ -359,7 +359,16 @@ def test_publication_date_and_open_ended_agreements(assistant: Assistant) -> Non
     assert "Kalix" in answer.text and "Sandviken" in answer.text
 
 
-def test_a_named_kind_of_document_is_preferred(assistant: Assistant) -> None:
+def test_a_named_kind_of_document_is_preferred(index_dir: Path) -> None:
+    from conftest import FakeEmbedder
+
+    from samverkan_qa.ranking import AbstainThresholds
+    from samverkan_qa.retrieval import RetrievalConfig
+
+    # The fake embedder's cosines are far below the real model's, so the calibrated rule
+    # would want 80 % of the words; this test is about which document answers, not whether.
+    lenient = RetrievalConfig(abstain=AbstainThresholds(min_coverage=0.6))
+    assistant = Assistant(Retriever(load_index(index_dir), FakeEmbedder(), lenient))
     answer = assistant.ask("Vad säger lagen om beslut om planen?")
     assert answer.citations and answer.citations[0]["doc_id"] == "lag-om-trygghetsplaner"
     assert "§" in answer.text
