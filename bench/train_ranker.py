@@ -2,17 +2,19 @@
 
     python bench/train_ranker.py [--shared ../shared] [--work $TMPDIR/samverkan-bench] [--check]
 
-Data: SweQUAD-MC questions with `split: training` (962), asked of an index of all SweQUAD-MC
-passages (the same index `bench/run.py` builds). Every candidate the retriever considers (dense
-top 50 and BM25 top 50) is one example; it is relevant when it is a passage of the gold
-document that contains the gold answer (any passage of that document when none does), so the
-ranker learns to put the answering chunk above its neighbours. No dev or test question is
-read. The model is a pairwise logistic regression on feature differences (relevant minus
-hard negative), rescaled to a probability by a logistic fit of its score. The L2 strength is
-chosen by 5-fold cross-validation over the training questions (folds by question number),
-then the model is refit on all of them. Newton's method from a zero start: no randomness, so
-the same data always give the same file (`--check` verifies the shipped file is reproduced
-exactly).
+Data (bench/run.py's `training_sets`): SweQUAD-MC questions with `split: training` (962) over
+all SweQUAD-MC passages, and the questions written over the regeringen.se pages
+(bench/data/domain_training.jsonl) over those pages. Every candidate the ranker scores when
+searching (the hand-set hybrid's best 30 of dense top 50 and BM25 top 50) is one example; it is
+relevant when it is a passage of the gold document that contains the gold answer (any passage
+of that document when none does), so the ranker learns to put the answering chunk above its
+neighbours. No dev or test question is read. The model is a pairwise logistic regression on
+feature differences (relevant minus hard negative), rescaled to a probability by a logistic fit
+of its score. The L2 strength is chosen by 5-fold cross-validation over the training questions
+(folds by question number), then the model is refit on all of them; the same folds decide
+whether the learned ranker or the hand-set hybrid is the default (RetrievalConfig.fusion).
+Newton's method from a zero start: no randomness, so the same data always give the same file
+(`--check` verifies the shipped file is reproduced exactly).
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ def build_groups(retriever: Retriever, ds: DataSet) -> list[Group]:
     convex = convex_params(retriever.config)
     groups = []
     for q, vec in zip(questions, vectors, strict=True):
-        rows, dense, lexical = retriever.candidates(q.question, vec)
+        _, dense, lexical = retriever.candidates(q.question, vec)
+        rows, _ = retriever.shortlist(dense, lexical)  # what the ranker scores when searching
         labels, counted = gold_labels(retriever.index, rows, q)
         if not labels.any():
             continue  # the gold passage is not among the candidates: nothing to learn

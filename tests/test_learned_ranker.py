@@ -22,7 +22,7 @@ from samverkan_qa.learned import (
 )
 from samverkan_qa.lexical import SwedishAnalyzer
 from samverkan_qa.ranking import question_names, question_words
-from samverkan_qa.retrieval import RetrievalConfig
+from samverkan_qa.retrieval import RetrievalConfig, Retriever
 
 TEXTS = {
     "title": "Överenskommelse om samverkan i Älvby",
@@ -236,3 +236,18 @@ def test_the_analysed_text_cache_is_bounded(tmp_path: Path, monkeypatch) -> None
         assert [(h.doc_id, h.score) for h in got.hits] == [
             (h.doc_id, h.score) for h in expected.hits
         ]
+
+
+def test_the_learned_ranker_scores_only_the_hybrids_shortlist(tmp_path: Path) -> None:
+    from samverkan_qa.errors import InvalidInputError
+
+    question = "Vilka fokusområden har Älvby?"
+    hybrid = retriever_over(tmp_path, DOCS, RetrievalConfig(fusion="convex"))
+    one = Retriever(hybrid.index, hybrid.embedder, RetrievalConfig(fusion="learned", rerank=1))
+    order = [h.chunk.chunk_id for h in hybrid.search(question, 3).hits]
+    hits = one.search(question, 3).hits
+    # the hybrid's best is the only row scored; the others follow in hybrid order, at 0
+    assert [h.chunk.chunk_id for h in hits] == order
+    assert hits[0].score > 0 and all(h.score == 0.0 for h in hits[1:])
+    with pytest.raises(InvalidInputError, match="rerank"):
+        RetrievalConfig(rerank=0)
