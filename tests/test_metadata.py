@@ -1116,3 +1116,60 @@ def test_index_extracts_facts_again_when_extraction_changed(settings: Any, fake_
     assert index.manifest["facts_version"] == FACTS_VERSION
     facts = index.documents["alvby-overenskommelse"].metadata["facts"]
     assert facts["validity"][0]["value"]["to"] == "2025-12-31"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Räddningstjänsten ingår inte i avtalet.", []),
+        ("Brandförsvaret är inte part i överenskommelsen.", []),
+        ("Region Gotland har inte skrivit under avtalet.", []),
+        ("Avtalet undertecknades aldrig av Tyresö kommun.", []),
+        ("Polisen ingår ej längre i överenskommelsen.", []),
+        ("Aktörer som inte ingår i avtalet:\n- Polismyndigheten\n- Kriminalvården\n", []),
+        (  # the negation holds for its own clause only
+            "Vallentuna kommun och Polisen tecknar avtalet, men Räddningstjänsten ingår inte.",
+            [("kommun", "Vallentuna kommun"), ("polis", "Polismyndigheten")],
+        ),
+        (  # those named after "mellan" are the agreement's parties, whatever its verb says
+            "Avtalet mellan Vallentuna kommun och polisen gäller inte längre.",
+            [("kommun", "Vallentuna kommun"), ("polis", "Polismyndigheten")],
+        ),
+        (
+            "Polisen ingår inte i avtalet mellan Tyresö kommun och Huge.",
+            [("kommun", "Tyresö kommun"), ("bostadsbolag", "Huge Bostäder")],
+        ),
+        (  # a negated relative clause does not negate the sentence around it
+            "Polisen, som inte haft något avtal förut, undertecknade i dag avtalet "
+            "med Tyresö kommun.",
+            [("polis", "Polismyndigheten"), ("kommun", "Tyresö kommun")],
+        ),
+    ],
+)
+def test_no_party_named_in_a_negated_clause(text: str, expected: list[tuple[str, str]]) -> None:
+    facts = extract_facts(text)
+    assert_offsets(text, facts)
+    assert summary(facts)["parties"] == expected
+
+
+def test_a_denied_party_stays_out_unless_another_sentence_states_it_one() -> None:
+    loose = (
+        "Räddningstjänsten ingår inte i avtalet.\n\n"
+        "Avtalet berör även Räddningstjänsten och Polisen."
+    )
+    assert summary(extract_facts(loose))["parties"] == [("polis", "Polismyndigheten")]
+    # "Räddningstjänsten" is the one fire service the text names, so that one is denied too
+    named = (
+        "Avtalet gäller Sollentuna kommun och Attunda brandförsvar.\n\n"
+        "Räddningstjänsten ingår inte i avtalet."
+    )
+    assert summary(extract_facts(named))["parties"] == [("kommun", "Sollentuna kommun")]
+    # a sentence stating membership outweighs the denial (the text speaks of two agreements)
+    stated = (
+        "Kriminalvården ingick inte i det förra avtalet.\n\n"
+        "Det nya avtalet tecknas av Tyresö kommun och Kriminalvården."
+    )
+    assert summary(extract_facts(stated))["parties"] == [
+        ("kommun", "Tyresö kommun"),
+        ("kriminalvård", "Kriminalvården"),
+    ]

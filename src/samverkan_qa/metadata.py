@@ -16,6 +16,9 @@ Fields and their values:
   in a sentence about the agreement or its signing (or in a bullet list under such a heading),
   its name normalised ("polisen" -> "Polismyndigheten", "Södertälje lokalpolisområde" ->
   "Lokalpolisområde Södertälje"; "Brandförsvaret" -> the one fire service the text names).
+  An organisation named in a negated clause ("Räddningstjänsten ingår inte i avtalet", the
+  negations in data/negationer.txt) is no party, nor listed from a looser mention elsewhere;
+  only another sentence stating it signs or belongs to an agreement outweighs that.
 - ``dates``: ``{"date": "YYYY-MM-DD", "role": ROLE}``, role one of `DATE_ROLES` or "". A
   document whose text and front matter state no date of its own (published, signed, decided,
   dated) takes its year from its file name, ``{"date": "YYYY", "role": "document"}`` with
@@ -96,7 +99,7 @@ PARTY_KINDS: tuple[str, ...] = (
 FILTER_KEYS: tuple[str, ...] = ("kommun", "giltig", "typ", "part", "år", "doc")
 #: Bump when extraction changes what it finds: an index re-extracts the facts of unchanged
 #: documents built with another version (no re-embedding).
-FACTS_VERSION = 4
+FACTS_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -846,11 +849,69 @@ def _block_top(text: str, line_start: int, tops: dict[int, str | None]) -> str |
     return top
 
 
-def _in_party_context(
-    text: str, sentences: _Sentences, pos: int, seen: dict[tuple[Any, ...], Any] | None = None
+# A negation holds for its own clause: "Kommunen och polisen tecknar avtalet, men
+# räddningstjänsten ingår inte." names two parties and denies one.
+_NEGATION = re.compile(
+    r"(?i)(?<!\w)(?:" + "|".join(re.escape(w) for w in _data_lines("negationer.txt")) + r")(?!\w)"
+)
+_CLAUSE_BREAK = re.compile(r"(?i);|,?\s+(?:men|medan|utan)\b")
+# A subordinate clause ("Polisen, som inte haft något avtal förut, undertecknade …") neither
+# negates the clause around it nor takes its negation from it.
+_SUBCLAUSE = re.compile(r"(?i),\s*(?:som|där|vilket|vilken|eftersom|när|då|om)\b[^,;]*(?:,|$)")
+# Whoever is named after "mellan" is a party of the agreement the sentence is about, whatever
+# its verb says ("Avtalet mellan kommunen och polisen gäller inte längre").
+_BETWEEN = re.compile(r"(?i)\bmellan\b")
+# Words that state membership or signing, not just mention an agreement: a party so stated
+# stays one even when another sentence says it is not (the text then speaks of two agreements).
+_MEMBERSHIP_CUE = re.compile(
+    r"(?i)underteckn|\bpart(?:er|erna|na)?\b|\bskr(?:ev|ivit|evs|iver)\s+(?:\w+\s+)?under\b"
+    r"|\bteckna(?:de|t|r|s)?\b|\bing(?:ick|ått|år)\b|\bmellan\b"
+)
+
+#: What a sentence, table or list says of an organisation it names (`_party_context`).
+STATED, MENTIONED, DENIED = "stated", "mentioned", "denied"
+
+
+def _denies(clause: str, rel: int) -> bool:
+    between = _BETWEEN.search(clause)
+    if between is not None and between.end() <= rel:
+        return False
+    return bool(_NEGATION.search(clause))
+
+
+def _negated_at(
+    text: str, start: int, end: int, pos: int, seen: dict[tuple[Any, ...], Any]
 ) -> bool:
-    """Is a mention at `pos` named as a party: in a sentence about an agreement or its signing,
-    or an item of a bullet list whose heading is such a sentence?
+    """Is the clause holding `pos` (within the sentence start..end) negated?"""
+    key = ("breaks", start, end)
+    if key not in seen:  # once per sentence, so a long paragraph is not searched per mention
+        seen[key] = [(m.start(), m.end()) for m in _CLAUSE_BREAK.finditer(text, start, end)]
+    breaks = seen[key]
+    i = bisect_right([b for b, _ in breaks], pos)
+    cs = breaks[i - 1][1] if i else start
+    ce = breaks[i][0] if i < len(breaks) else end
+    ckey = ("clause", cs, ce)
+    if ckey not in seen:
+        clause = text[cs:ce]
+        subs = [(m.start(), m.end()) for m in _SUBCLAUSE.finditer(clause)]
+        masked = _SUBCLAUSE.sub(lambda m: " " * len(m.group()), clause)
+        seen[ckey] = (clause, subs, masked)
+    clause, subs, masked = seen[ckey]
+    rel = pos - cs
+    j = bisect_right([a for a, _ in subs], rel)
+    if j and rel < subs[j - 1][1]:
+        a, b = subs[j - 1]
+        return _denies(clause[a:b], rel - a)
+    return _denies(masked, rel)
+
+
+def _party_context(
+    text: str, sentences: _Sentences, pos: int, seen: dict[tuple[Any, ...], Any] | None = None
+) -> str | None:
+    """What is said of an organisation named at `pos`: STATED a party (a sentence about signing
+    or membership, a table under a "Part" heading, a list under such a sentence), MENTIONED in
+    a sentence about an agreement, DENIED (the clause is negated: "Räddningstjänsten ingår inte
+    i avtalet"), or None when nothing ties it to an agreement.
 
     `seen` remembers each sentence's and line's answer: a 200,000-character paragraph with
     thousands of mentions would otherwise be searched once per mention (quadratic time)."""
@@ -858,32 +919,44 @@ def _in_party_context(
     span = (sentences.start(pos), sentences.end(pos))
     key = ("cue", *span)
     if key not in seen:
-        seen[key] = bool(_PARTY_CUE.search(text, *span))
+        cue = _PARTY_CUE.search(text, *span)
+        seen[key] = cue and (STATED if _MEMBERSHIP_CUE.search(text, *span) else MENTIONED)
     if seen[key]:
-        return True
+        return DENIED if _negated_at(text, *span, pos, seen) else seen[key]
     line_start = text.rfind("\n", 0, pos) + 1
     if ("header", line_start) not in seen:  # one search of a long line, not one per mention
         tops = seen.setdefault(("tops",), {})
         seen[("header", line_start)] = _table_header(text, line_start, tops)
     header = seen[("header", line_start)]
     if header is not None and _PARTY_HEADER.search(header):
-        return True
+        return STATED
     if not _BULLET_LINE.match(text, line_start):
-        return False
+        return None
     for _ in range(40):
         if line_start == 0:
-            return False
+            return None
         prev_start = text.rfind("\n", 0, line_start - 1) + 1
         line = text[prev_start : line_start - 1]
         if line.strip() and not _BULLET_LINE.match(line):
-            return bool(_PARTY_CUE.search(line))
+            return _heading_context(line)
         line_start = prev_start
-    return False
+    return None
+
+
+def _heading_context(line: str) -> str | None:
+    """What a list's heading line says of the organisations listed under it."""
+    if not _PARTY_CUE.search(line):
+        return None
+    if _NEGATION.search(line):  # "Aktörer som inte ingår i avtalet:"
+        return DENIED
+    return STATED if _MEMBERSHIP_CUE.search(line) else MENTIONED
 
 
 def _extract_parties(text: str, sentences: _Sentences) -> list[Fact]:
     found: dict[tuple[str, str], Fact] = {}
     named_rescue: list[str] = []  # named fire and rescue services mentioned anywhere
+    stated: set[tuple[str, str]] = set()
+    denied: set[tuple[str, str]] = set()
     seen: dict[tuple[Any, ...], Any] = {}
     for pattern_kind, pattern in _PARTY_PATTERNS:
         for m in pattern.finditer(text):
@@ -900,11 +973,33 @@ def _extract_parties(text: str, sentences: _Sentences) -> list[Fact]:
             is_named_rescue = kind == "räddningstjänst" and not key.startswith("generic:")
             if is_named_rescue and name not in named_rescue:
                 named_rescue.append(name)
-            if not _in_party_context(text, sentences, m.start(), seen):
+            context = _party_context(text, sentences, m.start(), seen)
+            if context is None:
                 continue
+            if context == DENIED:
+                denied.add((kind, key))
+                continue
+            if context == STATED:
+                stated.add((kind, key))
             fact = _fact("parties", {"kind": kind, "name": name}, text, m.start(), m.end())
             if (kind, key) not in found or m.start() < (found[(kind, key)].start or 0):
                 found[(kind, key)] = fact
+    return _resolve_parties(found, named_rescue, denied, stated)
+
+
+def _resolve_parties(
+    found: dict[tuple[str, str], Fact],
+    named_rescue: list[str],
+    denied: set[tuple[str, str]],
+    stated: set[tuple[str, str]],
+) -> list[Fact]:
+    """The parties in text order: "Brandförsvaret" read as the one fire service the text names,
+    and none the text says is not a party (unless another sentence states that it is one)."""
+    generic_denied = any(k == "räddningstjänst" and key.startswith("generic:") for k, key in denied)
+    if generic_denied and len(named_rescue) == 1:  # "Räddningstjänsten ingår inte" = the one
+        denied = denied | {("räddningstjänst", named_rescue[0])}
+    denied = denied - stated
+    found = {k: f for k, f in found.items() if k not in denied}
     named_party = any(k == "räddningstjänst" and not key.startswith("generic:") for k, key in found)
     facts = []
     for (kind, key), f in found.items():
@@ -912,6 +1007,8 @@ def _extract_parties(text: str, sentences: _Sentences) -> list[Fact]:
             if named_party:
                 continue
             if len(named_rescue) == 1:  # "Brandförsvaret" = the one named in the document
+                if (kind, named_rescue[0]) in denied:
+                    continue
                 f = Fact(f.field, {"kind": kind, "name": named_rescue[0]}, f.quote, f.start, f.end)
         facts.append(f)
     facts.sort(key=lambda f: f.start or 0)
