@@ -105,6 +105,8 @@ def test_fields_are_found_by_synonym_and_without_diacritics() -> None:
         "Vilka prioriteringar har Kalix?",
         "Vilka prioriterade områden har Kalix?",
         "What are the focus areas in Kalix?",
+        "Which areas does Kalix prioritise?",
+        "What does Kalix prioritize?",
     ):
         found = analyse(question)
         assert (found.field, found.municipalities) == ("priority_areas", ("Kalix",)), question
@@ -189,6 +191,7 @@ def test_list_of_focus_areas_from_the_facts(assistant: Assistant) -> None:
         "vilka fokusomraden har kalix",
         "Vilka prioriteringar har Kalix?",
         "What are the focus areas in Kalix?",
+        "Which areas does Kalix prioritise?",
     ],
 )
 def test_diacritics_synonyms_and_english_give_the_same_list(
