@@ -27,7 +27,7 @@ from run import ROOT, DataSet, _index_for, bench_parser, training_questions, tra
 
 from samverkan_qa.embedding import load_embedder
 from samverkan_qa.index import load_index
-from samverkan_qa.ranking import AbstainThresholds, is_english, should_abstain
+from samverkan_qa.ranking import AbstainThresholds, search_abstains
 from samverkan_qa.retrieval import Retriever
 from samverkan_qa.settings import Settings
 
@@ -54,17 +54,8 @@ def evidence(retriever: Retriever, questions: list[str]) -> list[tuple[str, Any]
 
 
 def rate(evidence_list: list[tuple[str, Any]], t: AbstainThresholds) -> float:
-    """Share abstained under `t`, by the search's own rule (Retriever._abstain): no evidence
-    or a name no top document mentions abstains; an English question never does."""
-    abstained = sum(
-        e is None
-        or (
-            not is_english(q)
-            and should_abstain(e.top_dense, e.top_lexical_norm, e.query_coverage, thresholds=t)
-        )
-        for q, e in evidence_list
-    )
-    return abstained / len(evidence_list)
+    """Share abstained under `t`, by the search's own rule (ranking.search_abstains)."""
+    return sum(search_abstains(q, e, t) for q, e in evidence_list) / len(evidence_list)
 
 
 def collect(args: Any) -> tuple[dict[str, list], dict[str, list]]:
@@ -91,7 +82,7 @@ def collect(args: Any) -> tuple[dict[str, list], dict[str, list]]:
     return answerable, unanswerable
 
 
-def choose(answerable: dict[str, list], unanswerable: dict[str, list]) -> tuple | None:
+def choose(answerable: dict[str, list], unanswerable: dict[str, list]) -> AbstainThresholds | None:
     best = None
     for i, t in enumerate(grid()):
         wrong = [rate(e, t) for e in answerable.values()]

@@ -30,7 +30,6 @@ from run import (
     DataSet,
     _index_for,
     bench_parser,
-    convex_params,
     gold_labels,
     training_questions,
     training_sets,
@@ -39,12 +38,11 @@ from run import (
 from samverkan_qa.embedding import load_embedder
 from samverkan_qa.index import load_index
 from samverkan_qa.learned import FEATURES, LearnedRanker, fit_logistic
-from samverkan_qa.ranking import fuse
 from samverkan_qa.retrieval import RetrievalConfig, Retriever
 from samverkan_qa.settings import Settings
 
 WEIGHTS = ROOT / "src" / "samverkan_qa" / "data" / "ranker.json"
-L2_GRID = (1.0, 10.0, 100.0, 1000.0)  # chosen by cross-validation (choose_l2)
+L2_GRID = (1.0, 10.0, 100.0, 1000.0)  # chosen by cross-validation (choose)
 DECIMALS = 4  # weights are stored rounded: the file is the same for the same data
 TOLERANCE = 0.02  # --check: largest difference of a standardised coefficient accepted
 MAX_POSITIVES = 3
@@ -67,18 +65,17 @@ class Group:
 def build_groups(retriever: Retriever, ds: DataSet) -> list[Group]:
     questions = [q for q in training_questions(ds) if q.answerable]
     vectors = retriever.embedder.embed_queries([q.question for q in questions])
-    convex = convex_params(retriever.config)
     groups = []
     for q, vec in zip(questions, vectors, strict=True):
         _, dense, lexical = retriever.candidates(q.question, vec)
-        rows, _ = retriever.shortlist(dense, lexical)  # what the ranker scores when searching
+        # what the ranker scores when searching, in the hand-set hybrid's order (its top 10
+        # are the first 10 of them: rerank is at least 10)
+        rows, _ = retriever.shortlist(dense, lexical)
         labels, counted = gold_labels(retriever.index, rows, q)
         if not labels.any():
             continue  # the gold passage is not among the candidates: nothing to learn
         x = retriever.features(q.question, rows, dense, lexical)
-        position = {r: i for i, r in enumerate(rows)}
-        fused = [position[f.row] for f in fuse(dense, lexical, **convex)[:10]]
-        hits = np.flatnonzero(counted[fused])
+        hits = np.flatnonzero(counted[:10])
         rr = 1.0 / (hits[0] + 1) if hits.size else 0.0
         groups.append(Group(x, labels.astype(float), counted, rr, ds.name))
     return groups
@@ -188,6 +185,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=WEIGHTS)
     parser.add_argument("--check", action="store_true", help="verify the shipped file instead")
     args = parser.parse_args()
+    if RetrievalConfig().rerank < 10:
+        parser.error("RetrievalConfig.rerank must be at least 10 (the hybrid's top 10 are read)")
     groups, counts = [], {}
     for ds in training_sets(args.shared):
         settings = _index_for(ds, args.work, Settings())

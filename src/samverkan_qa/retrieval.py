@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from samverkan_qa.metadata import (
     filter_term,
     matches,
 )
-from samverkan_qa.ranking import AbstainThresholds
+from samverkan_qa.ranking import AbstainThresholds, search_abstains
 from samverkan_qa.settings import Settings, check_text
 
 log = logging.getLogger(__name__)
@@ -306,8 +306,6 @@ class Retriever:
     ) -> tuple[list[int], list[Any]]:
         """The rows the learned ranker scores (the hand-set hybrid's best `config.rerank`)
         and the other candidates in hybrid order, scored 0 below them."""
-        from dataclasses import replace
-
         fused = self._fuse(dense, lexical)
         n = self.config.rerank
         return [f.row for f in fused[:n]], [replace(f, fused=0.0) for f in fused[n:]]
@@ -545,7 +543,7 @@ class Retriever:
             # of a search's time when all 20 candidates were.
             hit.spans = self._spans(question, hit.chunk)
         evidence = self._evidence(question, hits, dense, lexical)
-        abstained = evidence is None or self._abstain(question, evidence)
+        abstained = search_abstains(question, evidence, self.config.abstain)
         return SearchResult(question, hits, abstained=abstained, evidence=evidence)
 
     def _hit(self, fused: Any) -> Hit:
@@ -588,21 +586,6 @@ class Retriever:
             for h in top
         ]
         return max(features, key=lambda f: f.query_coverage)
-
-    def _abstain(self, question: str, evidence: Any) -> bool:
-        """Weak similarity together with few of the question's words in the best passages.
-        An English question is searched by meaning alone (the dense side carries it), so
-        missing Swedish words never make it abstain."""
-        from samverkan_qa.ranking import is_english, should_abstain
-
-        if is_english(question):
-            return False
-        return should_abstain(
-            evidence.top_dense,
-            evidence.top_lexical_norm,
-            evidence.query_coverage,
-            thresholds=self.config.abstain,
-        )
 
 
 def check_question(question: object, limit: int = Settings.max_question_chars) -> None:
