@@ -388,6 +388,27 @@ def test_abstained_exports_say_the_passages_do_not_match(haninge: Document) -> N
             ["Vilka fokusområden har Haninge?", "Hur länge gäller det?"],
             "Hur länge gäller det? (Haninge)",
         ),
+        # a year: the previous question asked of it, its year swapped or added
+        (
+            ["Vilka fokusområden har Haninge?", "Och 2020?"],
+            "Vilka fokusområden har Haninge år 2020?",
+        ),
+        (
+            ["Vilka områden prioriterades i Älvbys avtal från 2015?", "Och år 2020?"],
+            "Vilka områden prioriterades i Älvbys avtal från 2020?",
+        ),
+        (
+            ["Hur länge gäller Haninges överenskommelse från 2021?", "Och Huddinge 2023?"],
+            "Hur länge gäller Huddinges överenskommelse från 2023?",
+        ),
+        (
+            ["Vilka fokusområden hade Haninge 2019 och 2021?", "Än 2024?"],
+            "Vilka fokusområden hade Haninge 2024?",
+        ),
+        (
+            ["Gällde avtalet 2019 i Haninge, och var det förnyat 2021?", "Och 2024?"],
+            "Gällde avtalet 2019 i Haninge, och var det förnyat 2021 år 2024?",
+        ),
         # chains use what was searched last
         (
             ["Hur länge gäller Haninges överenskommelse?", "Och i Södertälje?", "Vem skrev under?"],
@@ -416,6 +437,8 @@ def test_followups_become_standalone_searches(turns: list[str], expected: str) -
         ("Vilka fokusområden har Haninge?", "Vilka är de viktigaste åtgärderna mot gängbrott?"),
         ("Vad blir vädret i morgon?", "Vem skrev under?"),  # nothing to carry over
         ("Vad blir vädret i Stockholm i morgon?", "Vad är kodordet för säkerhetstestet?"),
+        # a year with words of its own is a question of its own
+        ("Vilka fokusområden har Haninge?", "Hur många bilbränder var det 2020?"),
     ],
 )
 def test_standalone_questions_are_searched_as_asked(previous: str, question: str) -> None:

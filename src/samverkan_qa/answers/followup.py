@@ -76,6 +76,10 @@ _FINAL_PLACE_PRONOUNS = {"de": "{name}", "dem": "{name}", "dom": "{name}"}
 # Pronouns that stand for the previous turn's document ("Hur länge gäller det?").
 _FINAL_THING_PRONOUNS = frozenset({"det", "den", "detta", "denna"})
 _WORD_RE = re.compile(r"[^\W_]+(?:[-–][^\W_]+)*")
+# A year, and the words that only frame one in a follow-up ("Och år 2020?", "Än från 2015?").
+_YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_YEAR_FRAME = frozenset({"år", "året", "från", "av", "ifrån"})
+_YEAR_LIST_RE = re.compile(r"\d{4}(?:\s*(?:,|och|samt|till|-|–)\s*\d{4})*")
 
 # ---------------------------------------------------------------------------------------------
 # Follow-up questions
@@ -200,6 +204,8 @@ def resolve_followup(question: str, previous: str, mentions: Callable[[str], lis
 
     - names a municipality and nothing else ("Och i Södertälje?"): the previous question with
       its municipality swapped ("Hur länge gäller Södertäljes överenskommelse?");
+    - names a year, with or without a municipality, and nothing else ("Och 2020?", "Och
+      Haninge 2025?"): the previous question asked of that year, its year swapped or added;
     - names nothing but refers back ("Och vilka fokusområden har de?", "Hur länge gäller
       det?", "Vem skrev under?"): the pronoun replaced by, or the question completed with,
       the previous question's names and topic;
@@ -208,10 +214,14 @@ def resolve_followup(question: str, previous: str, mentions: Callable[[str], lis
     body = _capitalise(_LEAD_RE.sub("", question)) or question
     led = body != _capitalise(question)
     named = mentions(body)
-    words = content_words(body, named)
+    years = _YEAR_RE.findall(body)
+    words = [w for w in content_words(body, named) if not (years and _is_year_word(w))]
     before = mentions(previous)
+    if (named or years) and not words:
+        swapped = _substitute(previous, before, named) if named else previous
+        return _with_years(swapped, years) if years else swapped
     if named:
-        return question if words else _substitute(previous, before, named)
+        return question
     if not before and not _TOPIC_RE.search(previous):
         return question
     # One content word left ("Vem skrev under?", "Vilka parter?") cannot stand alone.
@@ -234,6 +244,23 @@ def _substitute(previous: str, before: Sequence[Mention], named: Sequence[Mentio
             replacement = genitive(replacement)
         out = out[: m.start] + replacement + out[m.end :]
     return out
+
+
+def _is_year_word(word: str) -> bool:
+    return bool(_YEAR_RE.fullmatch(word)) or word in _YEAR_FRAME
+
+
+def _with_years(previous: str, years: Sequence[str]) -> str:
+    """The previous question asked of `years`: its years ("2015", "2019 och 2021",
+    "2019–2021") swapped for them, else (none, or years apart) the years added."""
+    new = " och ".join(_unique(years))
+    old = list(_YEAR_RE.finditer(previous))
+    if not old:
+        return f"{_strip_q(previous)} år {new}?"
+    start, end = old[0].start(), old[-1].end()
+    if len({m.group(0) for m in old}) > 1 and not _YEAR_LIST_RE.fullmatch(previous[start:end]):
+        return f"{_strip_q(previous)} år {new}?"
+    return previous[:start] + new + previous[end:]
 
 
 def _complete(body: str, before: Sequence[Mention], previous: str) -> str:
