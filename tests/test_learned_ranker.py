@@ -172,6 +172,12 @@ def test_retriever_ranks_with_the_learned_model(tmp_path: Path) -> None:
         ("Which Europol task force against violent organised crime is led by Sweden?", True),
         ("Vilka åtgärder mot våld i nära relationer finns i Kalix?", False),
         ("Hur många poliser finns det i Sandviken och i Gävle?", False),
+        # one English function word, and nothing Swedish but a name
+        ("Is Älvby's agreement still valid?", True),
+        ("Is Alvby's agreement still valid?", True),
+        ("Gäller Alvbys avtal fortfarande?", False),
+        ("Alvby avtal polis", False),
+        ("Alvby agreement", False),  # too little to tell
     ],
 )
 def test_english_questions_are_recognised(question: str, english: bool) -> None:

@@ -473,13 +473,13 @@ class AbstainThresholds:
     # SweQUAD-MC training over its passages and the written training questions over the
     # regeringen.se pages; unanswerable: SweQUAD-MC training asked of the samverkan corpus
     # and the written unanswerable questions); the script exits 1 if these differ from its
-    # choice. On that data: 1.2 % and 2.0 % of answerable questions abstained, 99.1 % and
-    # 28 % of unanswerable ones (in-domain questions whose words are all there are hard).
-    min_dense: float = 0.85
-    sure_dense: float = 0.86
-    min_coverage: float = 0.8
+    # choice. On that data: 0.5 % and 1.9 % of answerable questions abstained, 96.6 % and
+    # 21 % of unanswerable ones (in-domain questions whose words are all there are hard).
+    min_dense: float = 0.84
+    sure_dense: float = 0.87
+    min_coverage: float = 0.7
     min_lexical: float = 0.0
-    min_any_coverage: float = 0.15
+    min_any_coverage: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -565,13 +565,26 @@ def is_english(question: str) -> bool:
     """An English question: at least two English function words and a quarter of its words
     (Swedish shares "i", "on", "by" ... but rarely that many). Words with å/ä/ö are left
     out of the count, so a Swedish place name does not make "Who is … in Södertälje?"
-    Swedish, and a Swedish question has few words left to count as English."""
+    Swedish, and a Swedish question has few words left to count as English.
+
+    One English function word is enough in a question without a Swedish function word and
+    with three words or more besides those with å/ä/ö ("Is Haninge's agreement still
+    valid?"): on the training questions this caught 103 of 103 English ones (102 before)
+    and flagged none of 1,950 Swedish ones."""
+    from samverkan_qa.lexical import SNOWBALL_SWEDISH_STOPWORDS  # loaded by any search
+
     words = _LATIN_WORD_RE.findall(question.lower())
     if not words:
         return False
     english = sum(w in _ENGLISH_WORDS for w in words)
     swedish = sum(any(c in w for c in "åäö") for w in words)
-    return english >= 2 and english >= (len(words) - swedish) / 4 and english > swedish
+    if english >= 2 and english >= (len(words) - swedish) / 4 and english > swedish:
+        return True
+    return (
+        english >= 1
+        and len(words) - swedish >= 3
+        and not any(w in SNOWBALL_SWEDISH_STOPWORDS for w in words)
+    )
 
 
 # A capitalised word that does not open the question: a name (Haninge, Huges, Nylind, ...).
