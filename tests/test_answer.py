@@ -565,3 +565,38 @@ def test_fact_answer_renders_its_table_escaped(haninge: Document) -> None:
     assert "<table" in page and "<th" in page and "<script>" not in page and "<b>" not in page
     assert "&lt;script&gt;x&lt;/script&gt;" in page
     assert 'data-target="sv-src-3-1"' in page
+
+
+@pytest.mark.parametrize(
+    ("item", "quoted"),
+    [
+        ("2. I avtalet ska följande två områden vara prioriterade", "I avtalet ska"),
+        ("2) I avtalet ska följande två områden vara prioriterade", "I avtalet ska"),
+        ("I avtalet ska följande två områden vara prioriterade", "I avtalet ska"),
+    ],
+)
+def test_a_quote_leaves_out_the_items_number(item: str, quoted: str) -> None:
+    from samverkan_qa.answers.analysis import analyse
+    from samverkan_qa.answers.passages import passage_quotes
+    from samverkan_qa.lexical import SwedishAnalyzer
+
+    text = (
+        "Beslut om samverkan i Älvby\n\n"
+        "1. Kommundirektören får i uppdrag att skriva en överenskommelse med polisen.\n"
+        f"{item}:\n - Skolornas trygghet\n - Bilbränder\n"
+    )
+    doc = make_doc("alvby", text, "Beslut om samverkan i Älvby", "corpus/alvby-2024.txt")
+    hit = make_hit(doc, 1, [])
+    question = analyse("Vilka områden ska vara prioriterade i Älvby?", ("Älvby",))
+    (quote,) = passage_quotes(question, [hit], SwedishAnalyzer(), {hit.chunk.chunk_id: 1})
+    assert quote.text.startswith(quoted)
+    assert doc.text[quote.start : quote.end].startswith(quoted)  # offsets still exact
+
+
+def test_a_facts_sentence_leaves_out_the_items_number() -> None:
+    from samverkan_qa.answers.facts import sentence_around
+
+    text = "Beslut\n\n1. Nämnden godkänner avtalet.\n2. Avtalet gäller till 2027.\n"
+    start = text.index("2027")
+    s, e = sentence_around(text, start, start + 4)
+    assert text[s:e] == "Avtalet gäller till 2027."

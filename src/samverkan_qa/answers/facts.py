@@ -17,7 +17,7 @@ from samverkan_qa.answers.evidence import is_title
 from samverkan_qa.catalog import document_facts, format_value, municipalities
 from samverkan_qa.documents import Document
 from samverkan_qa.metadata import OWN_DATE_ROLES, Fact, stated_years
-from samverkan_qa.ranking import split_sentences
+from samverkan_qa.ranking import after_item_number, split_sentences
 
 FIELD_LABELS = {
     "priority_areas": "Fokusområden",
@@ -308,7 +308,8 @@ def sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
     best = (start, end)
     for s, e in split_sentences(text[lo:hi]):
         if lo + s <= start < lo + e:
-            best = (lo + s, max(lo + e, end))
+            begin = after_item_number(text, lo + s, lo + e)
+            best = (begin if begin <= start else lo + s, max(lo + e, end))
             break
     return best
 

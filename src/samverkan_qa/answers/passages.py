@@ -33,7 +33,7 @@ from samverkan_qa.answers.evidence import (
 from samverkan_qa.answers.facts import about, year_match
 from samverkan_qa.catalog import document_facts, document_kind, municipalities
 from samverkan_qa.documents import Document
-from samverkan_qa.ranking import coverage, question_words, split_sentences
+from samverkan_qa.ranking import after_item_number, coverage, question_words, split_sentences
 from samverkan_qa.retrieval import Hit
 
 
@@ -157,6 +157,7 @@ def _candidates(
                 continue
             if is_bare_item(text, start, end):
                 continue
+            start = after_item_number(text, start, end)
             sentence = text[start:end]
             evidence = has_evidence(analysis, sentence)
             if required and not evidence:
