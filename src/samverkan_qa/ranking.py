@@ -223,7 +223,6 @@ _END_RE = re.compile(r"[.!?…]+[\"»”’)\]]*(?=\s|$)")
 _LIST_MARKER_RE = re.compile(r"^(?:\d{1,3}|[a-zA-Z]|[ivx]{1,4})$")
 _NON_BLANK_RE = re.compile(r"\S")
 _LAST_WORD_RE = re.compile(r"[^\s(\[\"]*$")
-_ITEM_NUMBER_RE = re.compile(r"\d{1,2}[.)][ \t]+(?=[A-ZÅÄÖ])")
 _INLINE_BULLET_RE = re.compile(r"(?<=\S)[ \t]+(?:•|-\s+(?=[A-ZÅÄÖ0-9]))")
 
 
@@ -251,13 +250,6 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         if span:
             spans.append(span)
     return spans
-
-
-def after_item_number(text: str, start: int, end: int) -> int:
-    """Where a quote of the sentence [start, end) begins: after a list or decision item's
-    number ("2. I avtalet ska …"), which belongs to the list, not to what the sentence says."""
-    m = _ITEM_NUMBER_RE.match(text, start, end)
-    return m.end() if m else start
 
 
 def _next_char(text: str, pos: int) -> str:

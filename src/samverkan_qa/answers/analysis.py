@@ -96,7 +96,7 @@ FIELD_KINDS: dict[str, frozenset[str]] = {
 }
 
 _SECTION_RE = re.compile(r"(?<!\d)(\d{1,3}(?:\s?[a-z])?)\s?§")
-_YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")  # also read by follow-ups
 _WORD_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
 
 
@@ -219,7 +219,7 @@ def analyse(question: str, places: tuple[str, ...] = ()) -> Analysis:
         identifier=identifier,
         field=field_name,
         municipalities=tuple(named_municipalities(question, places)),
-        years=tuple(sorted({int(y) for y in _YEAR_RE.findall(question)})),
+        years=tuple(sorted({int(y) for y in YEAR_RE.findall(question)})),
         party_kinds=tuple(k for k, cues in lex["party_kinds"].items() if _has_cue(folded, cues)),
         subject=subject,
         english=is_english(question),

@@ -167,8 +167,9 @@ def _stem(word: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 _HEADING_RE = re.compile(r"^[ \t]*#{1,6}\s", re.MULTILINE)
+_NUMBER_MARK = r"\d{1,2}[.)]"  # a numbered list or decision item: "2.", "2)"
 _ITEM_RE = re.compile(
-    r"[ \t]*(?:[•\-–*·▪●◦]|\(?\d{1,2}[.)]|\(?[a-h][.)])[ \t]+(?P<item>\S[^\n]*?)[ \t]*"
+    rf"[ \t]*(?:[•\-–*·▪●◦]|\(?{_NUMBER_MARK}|\(?[a-h][.)])[ \t]+(?P<item>\S[^\n]*?)[ \t]*"
 )
 _SECTION_RE = re.compile(r"^[#\s]*(?P<label>\d+\s?[a-z]?\s?§)\s*$", re.MULTILINE)
 MAX_ITEM_CHARS = 300
@@ -191,7 +192,15 @@ def is_heading(text: str, start: int, end: int) -> bool:
     return title_like and not list_items(text, end)  # a list intro is not a title
 
 
-_BULLET_ONLY_RE = re.compile(r"[ \t]*(?:[•\-–*·▪●◦]|\(?\d{1,2}[.)])[ \t]*")
+_BULLET_ONLY_RE = re.compile(rf"[ \t]*(?:[•\-–*·▪●◦]|\(?{_NUMBER_MARK})[ \t]*")
+_ITEM_NUMBER_RE = re.compile(rf"{_NUMBER_MARK}[ \t]+(?=[A-ZÅÄÖ])")
+
+
+def after_item_number(text: str, start: int, end: int) -> int:
+    """Where a quote of the sentence [start, end) begins: after a list or decision item's
+    number ("2. I avtalet ska …"), which belongs to the list, not to what the sentence says."""
+    m = _ITEM_NUMBER_RE.match(text, start, end)
+    return m.end() if m else start
 
 
 def is_bare_item(text: str, start: int, end: int) -> bool:

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from samverkan_qa.answers.analysis import Analysis, fold, lexicon
-from samverkan_qa.answers.evidence import is_title
+from samverkan_qa.answers.evidence import after_item_number, is_title
 from samverkan_qa.catalog import document_facts, format_value, municipalities
 from samverkan_qa.documents import Document
 from samverkan_qa.metadata import OWN_DATE_ROLES, Fact, stated_years
-from samverkan_qa.ranking import after_item_number, split_sentences
+from samverkan_qa.ranking import split_sentences
 
 FIELD_LABELS = {
     "priority_areas": "Fokusområden",

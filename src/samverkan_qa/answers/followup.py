@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from samverkan_qa.answers.analysis import YEAR_RE
 from samverkan_qa.metadata import MUNICIPALITIES
 
 SEARCHED_LABEL = "Sökte på"
@@ -76,8 +77,7 @@ _FINAL_PLACE_PRONOUNS = {"de": "{name}", "dem": "{name}", "dom": "{name}"}
 # Pronouns that stand for the previous turn's document ("Hur länge gäller det?").
 _FINAL_THING_PRONOUNS = frozenset({"det", "den", "detta", "denna"})
 _WORD_RE = re.compile(r"[^\W_]+(?:[-–][^\W_]+)*")
-# A year, and the words that only frame one in a follow-up ("Och år 2020?", "Än från 2015?").
-_YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+# Words that only frame a year in a follow-up ("Och år 2020?", "Än från 2015?").
 _YEAR_FRAME = frozenset({"år", "året", "från", "av", "ifrån"})
 _YEAR_LIST_RE = re.compile(r"\d{4}(?:\s*(?:,|och|samt|till|-|–)\s*\d{4})*")
 
@@ -214,7 +214,7 @@ def resolve_followup(question: str, previous: str, mentions: Callable[[str], lis
     body = _capitalise(_LEAD_RE.sub("", question)) or question
     led = body != _capitalise(question)
     named = mentions(body)
-    years = _YEAR_RE.findall(body)
+    years = YEAR_RE.findall(body)
     words = [w for w in content_words(body, named) if not (years and _is_year_word(w))]
     before = mentions(previous)
     if (named or years) and not words:
@@ -247,18 +247,17 @@ def _substitute(previous: str, before: Sequence[Mention], named: Sequence[Mentio
 
 
 def _is_year_word(word: str) -> bool:
-    return bool(_YEAR_RE.fullmatch(word)) or word in _YEAR_FRAME
+    return bool(YEAR_RE.fullmatch(word)) or word in _YEAR_FRAME
 
 
 def _with_years(previous: str, years: Sequence[str]) -> str:
     """The previous question asked of `years`: its years ("2015", "2019 och 2021",
     "2019–2021") swapped for them, else (none, or years apart) the years added."""
     new = " och ".join(_unique(years))
-    old = list(_YEAR_RE.finditer(previous))
-    if not old:
-        return f"{_strip_q(previous)} år {new}?"
-    start, end = old[0].start(), old[-1].end()
-    if len({m.group(0) for m in old}) > 1 and not _YEAR_LIST_RE.fullmatch(previous[start:end]):
+    old = list(YEAR_RE.finditer(previous))
+    start, end = (old[0].start(), old[-1].end()) if old else (0, 0)
+    apart = len({m.group(0) for m in old}) > 1 and not _YEAR_LIST_RE.fullmatch(previous[start:end])
+    if not old or apart:
         return f"{_strip_q(previous)} år {new}?"
     return previous[:start] + new + previous[end:]
 

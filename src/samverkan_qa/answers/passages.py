@@ -17,6 +17,7 @@ from samverkan_qa.answers.analysis import Analysis, fold, without_frame_words
 from samverkan_qa.answers.compose import Quote
 from samverkan_qa.answers.evidence import (
     PRECISE_KINDS,
+    after_item_number,
     announces_list,
     has_evidence,
     is_bare_item,
@@ -33,7 +34,7 @@ from samverkan_qa.answers.evidence import (
 from samverkan_qa.answers.facts import about, year_match
 from samverkan_qa.catalog import document_facts, document_kind, municipalities
 from samverkan_qa.documents import Document
-from samverkan_qa.ranking import after_item_number, coverage, question_words, split_sentences
+from samverkan_qa.ranking import coverage, question_words, split_sentences
 from samverkan_qa.retrieval import Hit
 
 
