@@ -72,6 +72,21 @@ def ask(assistant: Assistant, question: str, history: list[str] | None = None) -
         ("Vilka kommuner har avtal med polisen?", "aggregate"),
         ("Vilka avtal gällde 2024?", "aggregate"),
         ("Vem var kommundirektör när avtalet skrevs under?", "person"),
+        # "när" asks only at the start of a clause; "när det gäller" means "as for"
+        ("Vet du när avtalet tecknades?", "date"),
+        ("Vilka åtgärder finns och när ska de vara klara?", "list"),
+        ("Räknas jourtid in när ersättningen beräknas?", "other"),
+        ("Vad ska rådet kartlägga när det gäller stödet till skolorna?", "other"),
+        # a topic word asks nothing by itself: the question word before it decides
+        ("När beslutade nämnden om budgeten?", "date"),
+        ("Finns det pengar i budgeten för fler fältassistenter?", "yesno"),
+        ("Vem betalar kostnaderna för kamerorna?", "person"),
+        ("Vad är kostnaden för satsningen?", "amount"),
+        ("Hur många kronor får föreningen?", "amount"),
+        ("Vad gör kommunen mot bedragare som förfalskar telefonnummer?", "other"),
+        ("När ska rapporten om bedrägerier via telefon lämnas?", "date"),
+        ("Vad har beslutet för diarienummer?", "identifier"),
+        ("Fritidsgårdens telefonnummer?", "identifier"),
     ],
 )
 def test_question_kinds(question: str, kind: str) -> None:
@@ -136,6 +151,37 @@ def test_count_evidence_needs_a_number_before_the_counted_noun() -> None:
     question = analyse("Hur många bilbränder var det i Kalix?")
     assert has_evidence(question, "Det var 14 bilbränder under året.")
     assert not has_evidence(question, "Bilbränder är ett av tre fokusområden sedan 2021.")
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "counted"),
+    [
+        ("Hur många väktare anställs?", "Kommunen anställer sex väktare.", True),
+        # after an adjective the noun is the next word; a figure may follow the noun
+        ("Hur många lokala brottsråd finns?", "Det finns i dag 16 brottsråd i länet.", True),
+        ("Hur många kameror ska sitta uppe?", "Antalet kameror ska uppgå till 2 500.", True),
+        ("Hur många kameror ska sitta uppe?", "Kameror ska sitta uppe till 2027.", False),
+        # a figure of something else, or an article, counts nothing
+        ("Hur många ungdomar under 15 år deltog?", "Ungdomar under 15 år får delta.", False),
+        ("Hur många väktare anställs?", "Till väktare avsätts 12 miljoner kronor.", False),
+        ("Hur många nattvandrare finns?", "Det är en förening, kallad nattvandrare.", False),
+        ("Hur många fokusområden finns?", "Avtalet har ett fokusområde.", True),
+    ],
+)
+def test_count_evidence_is_a_number_counting_the_noun(
+    question: str, sentence: str, counted: bool
+) -> None:
+    assert has_evidence(analyse(question), sentence) is counted
+
+
+def test_how_long_is_answered_by_a_duration_and_when_by_a_season() -> None:
+    how_long = analyse("Hur länge får en ordningsvakt vara förordnad?")
+    assert has_evidence(how_long, "Förordnandet gäller högst tre år åt gången.")
+    assert has_evidence(how_long, "Ett förordnande gäller i 6 månader.")
+    assert not has_evidence(how_long, "Förordnandet kan förlängas.")
+    when = analyse("När kommer förslaget?")
+    assert has_evidence(when, "Regeringen återkommer med ett förslag under hösten.")
+    assert not has_evidence(when, "Regeringen återkommer med ett förslag.")
 
 
 def test_amount_and_identifier_evidence() -> None:

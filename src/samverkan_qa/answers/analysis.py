@@ -36,12 +36,21 @@ KINDS: tuple[str, ...] = (
 )
 
 # Folded text (no å/ä/ö), so the patterns hold for questions typed without them.
+_IDENTIFIER_NOUNS = (
+    r"diarienum\w*|diarienr|dnr|arendenum\w*|telefon(?:nummer\w*|numret|nr)?|tfn|tel|"
+    r"e-?post(?:adress\w*)?|mejl(?:adress\w*)?|e?-?mail(?:adress\w*|s)?|phone(?: number)?|"
+    r"diary number|case number|reference number"
+)
+# "När" asks when at the start of a question or a clause ("… och när?", "Vet du när …");
+# elsewhere it joins a clause ("Räknas X in när a-kassan beräknas?"), and "när det gäller"
+# means "as for".
+_WHEN_ASKED = (
+    r"(?:^|[,;:(]\s*|\b(?:och|eller|samt|men|du|ni|jag|vet|undrar)\s+)nar\b"
+    r"(?!\s+det\s+galler)"
+)
 _KIND_CUES: dict[str, str] = {
     "comparison": r"\b(jamfor\w*|skillnad\w*|skiljer|compare\w*|difference\w*)\b",
-    "identifier": (
-        r"\b(diarienum\w*|diarienr|dnr|arendenum\w*|telefon\w*|tfn|tel|e-?post\w*|mejl\w*|"
-        r"mail\w*|email\w*|phone\w*|diary number|case number|reference number)\b"
-    ),
+    "identifier": rf"\b({_IDENTIFIER_NOUNS})\b",
     "person": r"\b(vem|vems|vilken person|vilka personer|who|whom|whose)\b",
     "frequency": r"\b(hur ofta|hur manga ganger|how often)\b",
     "amount": (
@@ -54,8 +63,8 @@ _KIND_CUES: dict[str, str] = {
         r"till nar)\b"
     ),
     "date": (
-        r"\b(nar|vilket ar|vilket datum|vilken dag|fran vilket datum|sedan nar|fran nar|"
-        r"when|what date|which date|what year|which year)\b"
+        rf"{_WHEN_ASKED}|\b(vilket ar|vilket datum|vilken dag|fran vilket datum|sedan nar|"
+        r"fran nar|when|what date|which date|what year|which year)\b"
     ),
     "reason": r"\b(varfor|syfte\w*|mal(et)?|why|purpose|aim)\b",
     "list": r"\b(vilka|vad for|which|what are)\b",
@@ -245,21 +254,35 @@ def _era(folded: str, eras: dict[str, tuple[str, ...]], nouns: tuple[str, ...]) 
     return ""
 
 
-# Kinds named by a topic word anywhere in the question ("… och vad kostar det?").
-_ANYWHERE = ("comparison", "identifier", "amount", "frequency")
+# Kinds asked for anywhere in the question ("… och vad kostar det?"). A topic word alone
+# ("budgeten", "via telefon") asks nothing: it counts only as the earliest cue.
+_ANYWHERE: dict[str, re.Pattern[str]] = {
+    "comparison": re.compile(_KIND_CUES["comparison"]),
+    # the identifier itself is asked for: "Vilket telefonnummer …", "Vad är diarienumret",
+    # "Vad har beslutet för diarienummer?", or the question opens with it
+    "identifier": re.compile(
+        rf"(?:^|\b(?:vilket|vilken|vilka|vad|what|whats|which)\b(?:\W+\w+){{0,2}}?\W+"
+        rf"|\bvad\b.*\bfor\s+)(?:\w+\W+)?({_IDENTIFIER_NOUNS})\b"
+    ),
+    "amount": re.compile(
+        r"\b(vad kostar|vad kostade|hur mycket (pengar|kostar|kostade)|hur manga kronor|how much)\b"
+    ),
+    "frequency": re.compile(_KIND_CUES["frequency"]),
+}
+_ASKED_ONLY = ("comparison", "identifier", "frequency")  # never the kind by position alone
 
 
 def question_kind(folded: str) -> str:
     """The kind of answer asked for, from folded question text: a comparison, identifier,
-    amount or frequency cue anywhere, else the earliest question word ("Vem … när …?" asks
-    for a person)."""
-    for kind in _ANYWHERE:
-        if _kind_patterns()[kind].search(folded):
+    amount or frequency asked for anywhere, else the earliest cue ("Vem … när …?" asks for
+    a person, "När beslutades budgeten?" for a date)."""
+    for kind, rx in _ANYWHERE.items():
+        if rx.search(folded):
             return kind
     found = []
     for order, kind in enumerate(KINDS):
         rx = _kind_patterns().get(kind)
-        m = rx.search(folded) if rx is not None and kind not in _ANYWHERE else None
+        m = rx.search(folded) if rx is not None and kind not in _ASKED_ONLY else None
         if m:
             found.append((m.start(), order, kind))
     return min(found)[2] if found else "other"

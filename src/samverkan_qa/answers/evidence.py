@@ -37,6 +37,17 @@ _SCHEDULE = (
     r"årlig\w*|månatlig\w*|veckovis|dagligen|kvartalsvis|"
     rf"minst\s+\w+\s+(?:gång\w*|{_UNIT})"
 )
+# How long: "tre månader", "6 veckor", "ett år" (an answer to "hur länge", as a date is).
+DURATION_RE = re.compile(
+    rf"(?<!\w){_NUMBER}\s+(?:år|månad\w*|veck\w*|dag\w*|timm\w*|kvartal\w*|mandatperiod\w*)\b",
+    re.IGNORECASE,
+)
+# A season as a time: "under våren", "till hösten" (a year alone is matched by DATE_RE).
+SEASON_RE = re.compile(
+    r"\b(?:under|till|fram till|från|inför|i början av|i slutet av)\s+"
+    r"(?:våren|hösten|sommaren|vintern)\b",
+    re.IGNORECASE,
+)
 # How often, with a unit of time ("två gånger per år", "varje vår"): also an answer to "när".
 SCHEDULE_RE = re.compile(rf"\b(?:{_SCHEDULE})\b", re.IGNORECASE)
 # ... or without one ("regelbundet", "kontinuerligt"): an answer to "hur ofta", never to "när".
@@ -51,7 +62,9 @@ PERSON_RE = re.compile(
     r"(?<![.!?]\s)(?<!^)\b[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?"
     r"\s+[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?\b"
 )
-_COUNT_NOUN_RE = re.compile(r"\b(?:hur\s+manga|antal(?:et)?\s+(?:av\s+)?|how\s+many)\s+(\w+)")
+_COUNT_NOUN_RE = re.compile(
+    r"\b(?:hur\s+manga|antal(?:et)?\s+(?:av\s+)?|how\s+many)\s+(\w+)(?:\s+(\w+))?"
+)
 _NUMBER_TOKEN_RE = re.compile(rf"^{_NUMBER}$", re.IGNORECASE)
 
 # Kinds that need their evidence in the quoted text, else the answer is "no support".
@@ -99,10 +112,10 @@ def has_evidence(analysis: Analysis, sentence: str) -> bool:
     """True when `sentence` holds the kind of answer `analysis` asks for (always true for
     kinds that need no particular evidence: lists, yes/no, reasons, ...)."""
     kind = analysis.kind
-    if kind == "date":  # "när" is also answered by "minst vartannat år", "varje vår"
-        return bool(DATE_RE.search(sentence) or SCHEDULE_RE.search(sentence))
+    if kind == "date":  # "när" is also answered by "minst vartannat år", "under våren"
+        return any(rx.search(sentence) for rx in (DATE_RE, SCHEDULE_RE, SEASON_RE))
     if kind == "period":
-        return bool(DATE_RE.search(sentence))
+        return bool(DATE_RE.search(sentence) or DURATION_RE.search(sentence))
     if kind == "amount":
         return bool(AMOUNT_RE.search(sentence))
     if kind == "frequency":
@@ -141,19 +154,53 @@ def without_places(question: str, places: tuple[str, ...]) -> str:
 
 
 def counts(analysis: Analysis, sentence: str) -> bool:
-    """A number right before the counted noun ("fyra fokusområden" for "Hur många
-    fokusområden …?"); a number anywhere when the question names no noun."""
+    """A number next to the counted noun ("fyra fokusområden", "antalet kameror ska uppgå
+    till 2 500" for "Hur många (nya) fokusområden/kameror …?"); a number anywhere when the
+    question names no noun."""
     m = _COUNT_NOUN_RE.search(fold(analysis.question))
     words = re.findall(r"[^\W_]+(?:[.,]\d+)?", sentence)
+    numbers = [bool(_NUMBER_TOKEN_RE.match(w) and not DATE_RE.fullmatch(w)) for w in words]
     if not m:
-        return any(_NUMBER_TOKEN_RE.match(w) and not DATE_RE.fullmatch(w) for w in words)
-    noun = _stem(m.group(1))
+        return any(numbers)
+    first, second = m.groups()
+    nouns = {_stem(first)}
+    if second and first.endswith(("a", "e")):  # "hur många regionala resurscentrum"
+        nouns.add(_stem(second))
     for i, word in enumerate(words):
-        if _stem(fold(word)) != noun:
-            continue
-        before = words[max(0, i - 3) : i]
-        if any(_NUMBER_TOKEN_RE.match(w) and not DATE_RE.fullmatch(w) for w in before):
+        if _stem(fold(word)) in nouns and (
+            _counted_before(words, numbers, i) or _figure_after(words, i)
+        ):
             return True
+    return False
+
+
+_UNIT_AFTER_RE = re.compile(
+    r"^(?:år|kr|kronor|sek|mkr|mnkr|tkr|miljon\w*|miljard\w*|procent|%|månad\w*|veck\w*|"
+    r"dag\w*|timm\w*|euro)$",
+    re.IGNORECASE,
+)
+
+
+def _counted_before(words: list[str], numbers: list[bool], i: int) -> bool:
+    """A number up to three words before the noun; "en"/"ett" only right before it (they are
+    mostly articles: "en samverkansstruktur, kallad bob")."""
+    for j in range(max(0, i - 3), i):
+        if numbers[j] and (j == i - 1 or words[j].lower() not in ("en", "ett")):
+            return True
+    return False
+
+
+def _figure_after(words: list[str], i: int) -> bool:
+    """A figure within four words after the noun that counts it ("antalet kameror ska uppgå
+    till 2 500"), not a year or a figure of something else ("barn under 15 år")."""
+    j = i + 1
+    while j < min(len(words), i + 5):
+        if not words[j][0].isdigit() or DATE_RE.fullmatch(words[j]):
+            j += 1
+            continue
+        while j + 1 < len(words) and words[j + 1].isdigit() and len(words[j + 1]) == 3:
+            j += 1  # "2 500": groups of three digits belong to the figure
+        return j + 1 >= len(words) or not _UNIT_AFTER_RE.match(words[j + 1])
     return False
 
 
