@@ -569,3 +569,42 @@ def test_python_api_refuses_what_the_cli_refuses(assistant: Assistant) -> None:
 def test_when_was_it_signed_as_a_follow_up(assistant: Assistant) -> None:
     answer = assistant.ask("När skrevs den under?", history=["Vilka fokusområden har Kalix?"])
     assert "3 mars 2023" in answer.text
+
+
+# --- English questions: sentences chosen by meaning ---------------------------------------
+
+
+def test_an_english_question_quotes_the_sentence_closest_in_meaning(assistant: Assistant) -> None:
+    from samverkan_qa.answers.passages import passage_quotes
+
+    question = "How often does the steering group meet?"
+    analysis = analyse(question)
+    hits = assistant.retriever.search("Styrgruppen samverkan Kalix", 5).hits
+    numbers = {h.chunk.chunk_id: n for n, h in enumerate(hits, start=1)}
+    analyzer = assistant.retriever.index.lexical.analyzer
+    # no Swedish word in the question: by words alone nothing supports an answer
+    assert passage_quotes(analysis, hits, analyzer, numbers) == []
+
+    def meaning(sentences):
+        return [0.9 if "två gånger per år" in s else 0.72 for s in sentences]
+
+    quotes = passage_quotes(analysis, hits, analyzer, numbers, meaning=meaning)
+    assert [q.display for q in quotes] == ["Styrgruppen följer upp samverkan två gånger per år."]
+    # below the floor a sentence has no support: still no answer
+    assert passage_quotes(analysis, hits, analyzer, numbers, meaning=lambda s: [0.6] * len(s)) == []
+
+
+@pytest.mark.model
+def test_english_questions_are_answered_from_swedish_sentences(tmp_path: Path) -> None:
+    from samverkan_qa.embedding import load_embedder
+
+    settings = Settings(
+        corpus=(DATA,), index_dir=tmp_path / "index", chunk_tokens=80, chunk_overlap=10
+    )
+    embedder = load_embedder(settings)
+    build_index(settings, embedder)
+    real = Assistant(Retriever(load_index(settings.index_dir), embedder))
+    answer = real.ask("How often does the steering group meet?")
+    assert not answer.abstained
+    assert "två gånger per år" in answer.text
+    assert real.ask("How much does a bus ticket cost in Kalix?").abstained

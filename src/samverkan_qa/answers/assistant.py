@@ -31,7 +31,7 @@ from samverkan_qa.answers.evidence import PERSON_RE, plain
 from samverkan_qa.answers.facts import FactAnswer, year_gap
 from samverkan_qa.answers.followup import Conversation, Rewrite, conversation_for
 from samverkan_qa.answers.lookup import fact_answer
-from samverkan_qa.answers.passages import QuoteConfig, passage_quotes
+from samverkan_qa.answers.passages import Meaning, QuoteConfig, passage_quotes
 from samverkan_qa.answers.yesno import lead, passage_lead, verdict_of, yes_no
 from samverkan_qa.catalog import document_facts, municipalities
 from samverkan_qa.documents import Chunk, Document
@@ -184,7 +184,8 @@ class Assistant:
         if result.abstained:
             config = replace(config, min_support=config.identifier_support)
         idf = self.retriever.index.lexical.idf()
-        quotes = passage_quotes(analysis, result.hits, analyzer, numbers, config, idf)
+        meaning = self._meaning(rewrite.searched) if analysis.english else None
+        quotes = passage_quotes(analysis, result.hits, analyzer, numbers, config, idf, meaning)
         if not quotes:
             return self._abstain(rewrite, analysis, result.hits)
         cited = {q.source for q in quotes}
@@ -207,6 +208,17 @@ class Assistant:
             verdict=verdict,
             lead=opening,
         )
+
+    def _meaning(self, question: str) -> Meaning:
+        """Cosines of `question` with sentences, by the index's model: an English question's
+        words are not the Swedish documents', its meaning is."""
+        embedder = self.retriever.embedder
+
+        def cosines(sentences: Sequence[str]) -> Sequence[float]:
+            vector = embedder.embed_queries([question])[0]
+            return (embedder.embed_passages(list(sentences)) @ vector).tolist()
+
+        return cosines
 
     def _filtered(self, filters: list[FieldFilter]) -> Sequence[Document]:
         """The documents that pass the filters (the retriever's cached arrays); from a file

@@ -8,7 +8,7 @@ with its items; a quote from a law carries its § number.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -66,6 +66,9 @@ class QuoteConfig:
     year_bonus: float = 0.2
     # Items found by fact extraction may follow a list intro within this many characters.
     list_reach: int = 1500
+    # An English question shares no words with Swedish sentences: a sentence's support is
+    # then its cosine with the question, scaled from this floor (0) to 1.
+    meaning_floor: float = 0.7
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,10 @@ class _Candidate:
     end: int
 
 
+# Cosines of the question with each of a list of sentences (the model's, on one batch).
+Meaning = Callable[[Sequence[str]], Sequence[float]]
+
+
 def passage_quotes(
     analysis: Analysis,
     hits: Sequence[Hit],
@@ -84,11 +91,15 @@ def passage_quotes(
     numbers: Mapping[str, int],
     config: QuoteConfig | None = None,
     idf: Mapping[str, float] | None = None,
+    meaning: Meaning | None = None,
 ) -> list[Quote]:
     """The quotes that answer `analysis` from `hits` (empty: no support). `numbers` maps a
-    chunk id to its source number; `idf` (stem -> weight) weights the question's words."""
+    chunk id to its source number; `idf` (stem -> weight) weights the question's words;
+    `meaning` (for a question in another language than the documents') scores sentences
+    by their cosine with the question where words cannot."""
     config = config or QuoteConfig()
-    found = _candidates(analysis, hits, analyzer, config, idf or {})
+    senses = _meaning_support(hits, config, meaning) if meaning is not None else {}
+    found = _candidates(analysis, hits, analyzer, config, idf or {}, senses)
     if not found:
         return []
     found.sort(key=lambda c: (-c.score, c.hit_index, c.start))
@@ -115,6 +126,7 @@ def _candidates(
     analyzer: Any,
     config: QuoteConfig,
     idf: Mapping[str, float],
+    senses: Mapping[tuple[int, int], float],
 ) -> list[_Candidate]:
     if not hits:
         return []
@@ -135,9 +147,8 @@ def _candidates(
         for h in hits[: config.max_hits]
     ]
     out: list[_Candidate] = []
-    for i, hit in enumerate(hits[: config.max_hits]):
-        if i and hit.score < config.min_relative_score * top:
-            break
+    for i in _read_hits(hits, config):
+        hit = hits[i]
         if not about(hit.document, analysis.municipalities):
             continue
         if named_kinds and document_kind(hit.document) not in analysis.document_kinds:
@@ -158,6 +169,7 @@ def _candidates(
                 continue
             if is_bare_item(text, start, end):
                 continue
+            sense = senses.get((i, start), 0.0)
             start = after_item_number(text, start, end)
             sentence = text[start:end]
             evidence = has_evidence(analysis, sentence)
@@ -168,11 +180,12 @@ def _candidates(
             # The heading above is the sentence's context ("Hemmiljö" / "Fokusområdet
             # handlar om …"), never its quote.
             read = f"{heading}\n{sentence}"
-            score = _support(words, folded_words, read, analyzer, idf)
+            score = max(_support(words, folded_words, read, analyzer, idf), sense)
             heading = ""  # only the first sentence under a heading reads it
             if (
                 required
                 and analysis.kind != "identifier"
+                and not sense
                 and not _shares_a_word(whole, folded_whole, read, analyzer)
             ):
                 continue  # a date or number about something else is no answer
@@ -201,6 +214,37 @@ def _candidates(
                 score += config.list_bonus
             out.append(_Candidate(score, i, hit.document, start, end))
     return out
+
+
+def _read_hits(hits: Sequence[Hit], config: QuoteConfig) -> list[int]:
+    """The hits quotes may come from: the first `max_hits` scoring near the top one."""
+    top = max(hits[0].score, 1e-9) if hits else 1.0
+    return [
+        i
+        for i, hit in enumerate(hits[: config.max_hits])
+        if not i or hit.score >= config.min_relative_score * top
+    ]
+
+
+def _meaning_support(
+    hits: Sequence[Hit], config: QuoteConfig, meaning: Meaning
+) -> dict[tuple[int, int], float]:
+    """(hit, sentence start) -> the sentence's cosine with the question, scaled from
+    `config.meaning_floor` (0) to 1: all sentences of the hits read, in one batch."""
+    keys, texts = [], []
+    for i in _read_hits(hits, config):
+        chunk = hits[i].chunk
+        for s, e in split_sentences(chunk.text):
+            keys.append((i, chunk.start + s))
+            texts.append(chunk.text[s:e])
+    if not texts:
+        return {}
+    floor = config.meaning_floor
+    cosines = meaning(texts)
+    return {
+        key: min(1.0, max(0.0, (float(c) - floor) / (1.0 - floor)))
+        for key, c in zip(keys, cosines, strict=True)
+    }
 
 
 def _support(
