@@ -54,6 +54,7 @@ bench: install
 	$(PY) bench/train_ranker.py --check
 	$(PY) bench/run.py
 	$(PY) bench/answers.py
+	$(PY) bench/answers_training.py
 	$(PY) bench/stores.py
 	$(PY) bench/index_speed.py
 

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from run import DataSet, _index_for, bench_parser
+from run import DataSet, _index_for, bench_parser, rewrite_block
 
 from samverkan_qa.answers.assistant import Assistant
 from samverkan_qa.embedding import load_embedder
@@ -119,13 +119,9 @@ def main() -> int:
         lines += evaluate(name, index_for(name, sources, args.work), questions)
     text = "\n".join(lines)
     print(text)
-    if not args.no_readme and not args.corpus_only:
-        readme = ROOT / "README.md"
-        content = readme.read_text(encoding="utf-8")
-        a, b = content.find(START), content.find(END)
-        if a >= 0 and b > a:
-            readme.write_text(content[:a] + f"{START}\n{text}\n{END}" + content[b + len(END) :])
-            print("README.md answer table rewritten", file=sys.stderr)
+    readme = ROOT / "README.md"
+    if not (args.no_readme or args.corpus_only) and rewrite_block(readme, START, END, text):
+        print("README.md answer table rewritten", file=sys.stderr)
     return 0
 
 

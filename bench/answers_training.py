@@ -15,8 +15,9 @@ words on the page that answer it):
 
 Unanswerable questions count as right when the answer abstains. The same run prints a
 baseline, the top search hit's best sentence (what `search` shows), and the default answers
-per question style. These questions tune the answer stage's rules (question kinds, evidence);
-answers_dev.jsonl (bench/answers.py) stays held out.
+per question style, and rewrites the README block between `<!-- answers-training:start -->`
+and `<!-- answers-training:end -->`. These questions tune the answer stage's rules (question
+kinds, evidence); answers_dev.jsonl (bench/answers.py) stays held out.
 """
 
 from __future__ import annotations
@@ -29,7 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from answers import top_sentence
-from run import _fold, _index_for, bench_parser, domain_training_set, training_questions
+from run import (
+    ROOT,
+    _fold,
+    _index_for,
+    bench_parser,
+    domain_training_set,
+    rewrite_block,
+    training_questions,
+)
 
 from samverkan_qa.answers.assistant import Assistant
 from samverkan_qa.embedding import load_embedder
@@ -37,6 +46,7 @@ from samverkan_qa.index import load_index
 from samverkan_qa.retrieval import Retriever
 from samverkan_qa.settings import Settings
 
+START, END = "<!-- answers-training:start -->", "<!-- answers-training:end -->"
 MAX_CHARS = 500
 WORD_SHARE = 0.8
 _WORD = re.compile(r"\w+")
@@ -92,6 +102,7 @@ def summary(label: str, rows: list[Scored]) -> str:
 def main() -> int:
     parser = bench_parser(__doc__)
     parser.add_argument("--failures", type=Path, help="write the wrong answers here (JSONL)")
+    parser.add_argument("--no-readme", action="store_true", help="leave README.md as it is")
     args = parser.parse_args()
     ds = domain_training_set(args.shared)
     settings = _index_for(ds, args.work, Settings())
@@ -123,7 +134,10 @@ def main() -> int:
     ]
     for style in sorted({r.style for r in answers}):
         lines.append(summary(f"answers, style {style}", [r for r in answers if r.style == style]))
-    print("\n".join(lines))
+    text = "\n".join(lines)
+    print(text)
+    if not args.no_readme and rewrite_block(ROOT / "README.md", START, END, text):
+        print("README.md training answer table rewritten", file=sys.stderr)
     if args.failures:
         args.failures.write_text(
             "".join(json.dumps(f, ensure_ascii=False) + "\n" for f in failures), encoding="utf-8"

@@ -251,15 +251,20 @@ def run(ds: DataSet, settings: Settings, latency: bool) -> list[dict]:
     return rows
 
 
-def rewrite_readme(path: Path, text: str) -> bool:
-    """Replace the marked block in the README with `text`; False if there is no block."""
+def rewrite_block(path: Path, start_mark: str, end_mark: str, text: str) -> bool:
+    """Replace the README's block between the two marks with `text`; False if it has none."""
     readme = path.read_text(encoding="utf-8")
-    start, end = readme.find(README_START), readme.find(README_END)
+    start, end = readme.find(start_mark), readme.find(end_mark)
     if start < 0 or end < start:
         return False
-    block = f"{README_START}\n{text}\n{README_END}"
-    path.write_text(readme[:start] + block + readme[end + len(README_END) :], encoding="utf-8")
+    block = f"{start_mark}\n{text}\n{end_mark}"
+    path.write_text(readme[:start] + block + readme[end + len(end_mark) :], encoding="utf-8")
     return True
+
+
+def rewrite_readme(path: Path, text: str) -> bool:
+    """Replace the benchmark block in the README with `text`; False if there is no block."""
+    return rewrite_block(path, README_START, README_END, text)
 
 
 def _fmt(value: object) -> str:
