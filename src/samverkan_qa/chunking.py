@@ -61,12 +61,20 @@ class Chunker:
         return chunks
 
     def _locate(self, text: str, piece: str, prev_start: int, prev_end: int) -> int:
-        """Where the splitter took `piece` from: after the previous chunk, or overlapping
-        its tail by no more than the overlap (repeated phrases make a plain find() wrong)."""
+        """Where the splitter took `piece` from: right after the previous chunk (only
+        whitespace between), or overlapping its tail by no more than the overlap and
+        running past its end; each chunk adds text. Repeated phrases make a plain find()
+        wrong: "samverkan" may sit inside the previous chunk and again after it."""
+        fallback = -1
         start = text.find(piece, prev_start + 1)
         while start >= 0:
             if start >= prev_end or self.count_tokens(text[start:prev_end]) <= self.overlap:
-                return start
+                adds = start + len(piece) > prev_end
+                if adds and not text[prev_end:start].strip():
+                    return start
+                fallback = start if fallback < 0 else fallback
             start = text.find(piece, start + 1)
+        if fallback >= 0:
+            return fallback
         # The splitter only returns substrings; reaching here is a bug worth stopping for.
         raise RuntimeError(f"chunk {piece[:40]!r} is not in its document after {prev_start}")
