@@ -42,39 +42,78 @@ class Chunker:
         )
 
     def split(self, doc: Document) -> list[Chunk]:
-        chunks = []
-        prev_start, prev_end = -1, 0
-        for number, piece in enumerate(self._splitter.split_text(doc.text)):
-            start = self._locate(doc.text, piece, prev_start, prev_end)
-            end = start + len(piece)
-            chunks.append(
-                Chunk(
-                    chunk_id=f"{doc.doc_id}#{number}",
-                    doc_id=doc.doc_id,
-                    start=start,
-                    end=end,
-                    text=piece,
-                    page=doc.page_at(start),
-                )
+        pieces = self._splitter.split_text(doc.text)
+        return [
+            Chunk(
+                chunk_id=f"{doc.doc_id}#{number}",
+                doc_id=doc.doc_id,
+                start=start,
+                end=start + len(piece),
+                text=piece,
+                page=doc.page_at(start),
             )
-            prev_start, prev_end = start, end
-        return chunks
+            for number, (piece, start) in enumerate(
+                zip(pieces, self._place(doc.text, pieces), strict=True)
+            )
+        ]
 
-    def _locate(self, text: str, piece: str, prev_start: int, prev_end: int) -> int:
-        """Where the splitter took `piece` from: right after the previous chunk (only
-        whitespace between), or overlapping its tail by no more than the overlap and
-        running past its end; each chunk adds text. Repeated phrases make a plain find()
-        wrong: "samverkan" may sit inside the previous chunk and again after it."""
-        fallback = -1
-        start = text.find(piece, prev_start + 1)
+    def _place(self, text: str, pieces: list[str]) -> list[int]:
+        """Where the splitter took each piece from. Repeated phrases make a plain find()
+        wrong ("samverkan" may sit inside the previous chunk and again after it), so the
+        pieces are placed together: each right after the one before (only whitespace
+        between) or overlapping its tail by at most the overlap and adding text, the last
+        reaching the end. Depth-first, earliest place first, dead ends remembered."""
+        if not pieces:
+            return []
+        dead: set[tuple[int, int]] = set()  # (piece, start of the piece before): no way on
+        starts: list[int] = []
+        options = [self._options(text, pieces[0], -1, 0)]
+        while options:
+            if not options[-1]:
+                options.pop()
+                if starts:
+                    dead.add((len(starts), starts.pop()))
+                continue
+            start = options[-1].pop(0)
+            end = start + len(pieces[len(starts)])
+            if len(starts) + 1 == len(pieces):
+                if not text[end:].strip():
+                    return [*starts, start]
+                continue
+            if (len(starts) + 1, start) in dead:
+                continue
+            starts.append(start)
+            options.append(self._options(text, pieces[len(starts)], start, end))
+        return self._place_greedily(text, pieces)
+
+    def _options(self, text: str, piece: str, prev_start: int, prev_end: int) -> list[int]:
+        """Starts of `piece` that may follow a chunk at [prev_start, prev_end)."""
+        gap = len(text) - prev_end - len(text[prev_end:].lstrip())
+        latest = prev_end + gap  # after only whitespace
+        out = []
+        start = text.find(piece, prev_start + 1, latest + len(piece))
         while start >= 0:
-            if start >= prev_end or self.count_tokens(text[start:prev_end]) <= self.overlap:
-                adds = start + len(piece) > prev_end
-                if adds and not text[prev_end:start].strip():
-                    return start
-                fallback = start if fallback < 0 else fallback
-            start = text.find(piece, start + 1)
-        if fallback >= 0:
-            return fallback
-        # The splitter only returns substrings; reaching here is a bug worth stopping for.
-        raise RuntimeError(f"chunk {piece[:40]!r} is not in its document after {prev_start}")
+            if start >= prev_end or (
+                start + len(piece) > prev_end
+                and self.count_tokens(text[start:prev_end]) <= self.overlap
+            ):
+                out.append(start)
+            start = text.find(piece, start + 1, latest + len(piece))
+        return out
+
+    def _place_greedily(self, text: str, pieces: list[str]) -> list[int]:
+        """Each piece at its first place after the previous one, overlapping it by at most
+        the overlap: the splitter's text had something besides whitespace between chunks."""
+        starts: list[int] = []
+        prev_start, prev_end = -1, 0
+        for piece in pieces:
+            start = text.find(piece, prev_start + 1)
+            while start >= 0 and start < prev_end:
+                if self.count_tokens(text[start:prev_end]) <= self.overlap:
+                    break
+                start = text.find(piece, start + 1)
+            if start < 0:  # the splitter only returns substrings: a bug worth stopping for
+                raise RuntimeError(f"chunk {piece[:40]!r} is not in its document")
+            starts.append(start)
+            prev_start, prev_end = start, start + len(piece)
+        return starts
