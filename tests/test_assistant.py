@@ -608,3 +608,25 @@ def test_english_questions_are_answered_from_swedish_sentences(tmp_path: Path) -
     assert not answer.abstained
     assert "två gånger per år" in answer.text
     assert real.ask("How much does a bus ticket cost in Kalix?").abstained
+
+
+def test_the_top_passage_is_quoted_unless_a_lower_one_says_much_more(assistant: Assistant) -> None:
+    from dataclasses import replace
+
+    from samverkan_qa.answers.passages import passage_quotes
+
+    analysis = analyse("Hur ofta träffas styrgruppen och polisen?")
+    found = assistant.retriever.search("träffas kommunen polisen styrgruppen samverkan", 5).hits
+    sandviken = next(h for h in found if "varje månad" in h.text)
+    kalix = next(h for h in found if "två gånger per år" in h.text)
+    numbers = {sandviken.chunk.chunk_id: 1, kalix.chunk.chunk_id: 2}
+    analyzer = assistant.retriever.index.lexical.analyzer
+
+    def quoted(first: object, second: object) -> str:
+        hits = [replace(first, rank=1, score=1.0), replace(second, rank=2, score=0.6)]
+        return passage_quotes(analysis, hits, analyzer, numbers)[0].display
+
+    # Kalix's sentence shares fewer of the question's words ("styrgruppen", not "träffas"
+    # and "polisen"), yet as the top passage it is the quote; below, it is not.
+    assert "två gånger per år" in quoted(kalix, sandviken)
+    assert "varje månad" in quoted(sandviken, kalix)
