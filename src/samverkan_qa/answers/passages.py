@@ -67,6 +67,11 @@ class QuoteConfig:
     place_bonus: float = 0.2
     # Bonus for a passage from a document of the year the question names (as for a place).
     year_bonus: float = 0.2
+    # A sentence holding the evidence asked for but none of the question's words takes this
+    # share of the support of itself with the sentence before (same paragraph).
+    context_share: float = 0.8
+    # ... or, in the top passage, this least support (below any sentence sharing a word).
+    top_evidence_support: float = 0.05
     # Items found by fact extraction may follow a list intro within this many characters.
     list_reach: int = 1500
     # An English question shares no words with Swedish sentences: a sentence's support is
@@ -165,11 +170,14 @@ def _candidates(
             continue  # "… i Göteborg?" is not answered by a page that never names Göteborg
         text = hit.document.text
         heading = ""
+        last = -1  # start of the sentence before, in the same paragraph
         for s, e in split_sentences(hit.chunk.text):
             start, end = hit.chunk.start + s, hit.chunk.start + e
             if is_heading(text, start, end) or is_title(hit.document, start, end):
-                heading = text[start:end]
+                heading, last = text[start:end], -1
                 continue
+            before = last if last >= 0 and "\n\n" not in text[last:start] else -1
+            last = start
             if is_bare_item(text, start, end):
                 continue
             sense = senses.get((i, start), 0.0)
@@ -191,7 +199,18 @@ def _candidates(
                 and not sense
                 and not _shares_a_word(whole, folded_whole, read, analyzer)
             ):
-                continue  # a date or number about something else is no answer
+                # "Regeringen ger Brå i uppdrag att … Uppdraget ska redovisas senast den 1
+                # mars 2026.": the date's subject is in the sentence before.
+                # In the top passage, the ranker's choice, it may be its closing line
+                # ("Lagändringarna föreslås träda i kraft den 1 juli 2023.").
+                context = text[before:end] if before >= 0 else ""
+                if context and _shares_a_word(whole, folded_whole, context, analyzer):
+                    support = _support(words, folded_words, context, analyzer, idf)
+                    score = config.context_share * support
+                elif i == 0:
+                    score = config.top_evidence_support
+                else:
+                    continue  # a date or number about something else is no answer
             if analysis.kind == "identifier":
                 # Contact blocks put the name on the line above the number or address.
                 context = text[_previous_line_start(text, start) : end]
