@@ -132,7 +132,7 @@ def main() -> int:
         summary("answers (default)", answers),
         summary("baseline: top search sentence", base),
     ]
-    for style in sorted({r.style for r in answers}):
+    for style in sorted({r.style for r in answers if r.answerable}):
         lines.append(summary(f"answers, style {style}", [r for r in answers if r.style == style]))
     text = "\n".join(lines)
     print(text)
