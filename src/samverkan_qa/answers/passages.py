@@ -199,17 +199,16 @@ def _candidates(
                 and not sense
                 and not _shares_a_word(whole, folded_whole, read, analyzer)
             ):
-                # "Regeringen ger Brå i uppdrag att … Uppdraget ska redovisas senast den 1
-                # mars 2026.": the date's subject is in the sentence before.
-                # In the top passage, the ranker's choice, it may be its closing line
-                # ("Lagändringarna föreslås träda i kraft den 1 juli 2023.").
                 context = text[before:end] if before >= 0 else ""
-                if context and _shares_a_word(whole, folded_whole, context, analyzer):
-                    support = _support(words, folded_words, context, analyzer, idf)
-                    score = config.context_share * support
-                elif i == 0:
-                    score = config.top_evidence_support
-                else:
+                score = _wordless_support(
+                    (words, folded_words, whole, folded_whole),
+                    context,
+                    i == 0,
+                    analyzer,
+                    config,
+                    idf,
+                )
+                if score is None:
                     continue  # a date or number about something else is no answer
             if analysis.kind == "identifier":
                 # Contact blocks put the name on the line above the number or address.
@@ -236,6 +235,25 @@ def _candidates(
                 score += config.list_bonus
             out.append(_Candidate(score, i, hit.document, start, end))
     return out
+
+
+def _wordless_support(
+    question: tuple[Any, Any, Any, Any],
+    context: str,
+    top_passage: bool,
+    analyzer: Any,
+    config: QuoteConfig,
+    idf: Mapping[str, float],
+) -> float | None:
+    """Support of a sentence holding the date or number asked for but none of the
+    question's words (None: no answer). "Regeringen ger Brå i uppdrag att … Uppdraget ska
+    redovisas senast den 1 mars 2026.": the subject is in the sentence before (`context`).
+    In the top passage, the ranker's choice, it may be its closing line ("Lagändringarna
+    föreslås träda i kraft den 1 juli 2023.")."""
+    words, folded_words, whole, folded_whole = question
+    if context and _shares_a_word(whole, folded_whole, context, analyzer):
+        return config.context_share * _support(words, folded_words, context, analyzer, idf)
+    return config.top_evidence_support if top_passage else None
 
 
 def _read_hits(hits: Sequence[Hit], config: QuoteConfig) -> list[int]:
