@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from samverkan_qa.documents import Chunk, Document
@@ -9,6 +10,7 @@ from samverkan_qa.errors import InvalidInputError
 
 # Paragraphs first, then lines (list items), then sentences, then clauses, then words.
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ": ", ", ", " ", ""]
+_WHITESPACE_RE = re.compile(r"\s*")
 
 
 class Chunker:
@@ -88,8 +90,9 @@ class Chunker:
 
     def _options(self, text: str, piece: str, prev_start: int, prev_end: int) -> list[int]:
         """Starts of `piece` that may follow a chunk at [prev_start, prev_end)."""
-        gap = len(text) - prev_end - len(text[prev_end:].lstrip())
-        latest = prev_end + gap  # after only whitespace
+        # after only whitespace; matched in place, as slicing the rest of a long document
+        # for every piece would cost its length each time
+        latest = _WHITESPACE_RE.match(text, prev_end).end()
         out = []
         start = text.find(piece, prev_start + 1, latest + len(piece))
         while start >= 0:
