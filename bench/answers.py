@@ -29,7 +29,7 @@ from samverkan_qa.evaluate import (
     score_answers,
 )
 from samverkan_qa.index import load_index
-from samverkan_qa.retrieval import RetrievalConfig, Retriever
+from samverkan_qa.retrieval import RetrievalConfig, Retriever, SearchResult
 from samverkan_qa.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,11 @@ def index_for(name: str, sources: tuple[Path, ...], work: Path) -> Settings:
 
 def top_sentence(retriever: Retriever, question: str) -> tuple[str, bool]:
     """The baseline: the top hit's best sentence, as `search` marks it."""
-    result = retriever.search(question, 5)
+    return best_sentence(retriever.search(question, 5))
+
+
+def best_sentence(result: SearchResult) -> tuple[str, bool]:
+    """(the top hit's best sentence, abstained) of a search result."""
     if result.abstained or not result.hits:
         return "", True
     hit = result.hits[0]

