@@ -25,8 +25,12 @@ _NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten"
 )
 _NUMBER = rf"(?:\d[\d\s.,]*\d|\d|{_NUMBER_WORDS})"
+# Units a figure of money or of time is given in: AMOUNT_RE and DURATION_RE find them, and
+# a figure followed by one counts no noun (counts).
+_MONEY = r"kr\b|kronor|sek\b|mkr|mnkr|tkr|miljon\w*|miljard\w*|euro"
+_TIME = r"år|månad\w*|veck\w*|dag\w*|timm\w*"
 AMOUNT_RE = re.compile(
-    rf"{_NUMBER}\s*(?:kr\b|kronor|sek\b|mkr|mnkr|tkr|miljon\w*|miljard\w*|euro|€|\$)|"
+    rf"{_NUMBER}\s*(?:{_MONEY}|€|\$)|"
     r"\b(?:kostnadsfri\w*|avgiftsfri\w*|utan kostnad|kostar|finansier\w*)\b",
     re.IGNORECASE,
 )
@@ -39,7 +43,7 @@ _SCHEDULE = (
 )
 # How long: "tre månader", "6 veckor", "ett år" (an answer to "hur länge", as a date is).
 DURATION_RE = re.compile(
-    rf"(?<!\w){_NUMBER}\s+(?:år|månad\w*|veck\w*|dag\w*|timm\w*|kvartal\w*|mandatperiod\w*)\b",
+    rf"(?<!\w){_NUMBER}\s+(?:{_TIME}|kvartal\w*|mandatperiod\w*)\b",
     re.IGNORECASE,
 )
 # A season as a time: "under våren", "till hösten" (a year alone is matched by DATE_RE).
@@ -174,11 +178,7 @@ def counts(analysis: Analysis, sentence: str) -> bool:
     return False
 
 
-_UNIT_AFTER_RE = re.compile(
-    r"^(?:år|kr|kronor|sek|mkr|mnkr|tkr|miljon\w*|miljard\w*|procent|%|månad\w*|veck\w*|"
-    r"dag\w*|timm\w*|euro)$",
-    re.IGNORECASE,
-)
+_UNIT_AFTER_RE = re.compile(rf"^(?:{_MONEY}|{_TIME}|procent|%)$", re.IGNORECASE)
 
 
 def _counted_before(words: list[str], numbers: list[bool], i: int) -> bool:
