@@ -654,3 +654,93 @@ def test_a_date_without_the_questions_words_is_quoted_only_from_the_top_passage(
     assert any("3 mars 2023" in q for q in quotes(kalix, other))
     # a lower passage's date about something else is no answer
     assert not any("3 mars 2023" in q for q in quotes(other, kalix))
+
+
+# --- which organisation -------------------------------------------------------------------
+
+
+def test_organisation_names_are_found_by_ending_head_and_list() -> None:
+    from samverkan_qa.answers.evidence import named_organisations
+
+    text = (
+        "Regeringen ger Parkverket, Ljusinspektionen, Myndigheten för parkskötsel och MSB "
+        "ett uppdrag. Trädgårdsförebyggande rådet och Statens parknämnd ska bistå. "
+        "Myndigheterna ska samverka med kommunerna."
+    )
+    assert named_organisations(text) == [
+        "Parkverket",
+        "Ljusinspektionen",
+        "Myndigheten för parkskötsel",
+        "MSB",
+        "Trädgårdsförebyggande rådet",
+        "Statens parknämnd",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("Vilken myndighet leder arbetet med parkerna?", True),
+        ("Vilka tre myndigheter ska belysa parkerna?", True),
+        ("Which agencies will light the parks?", True),
+        ("Hur många myndigheter deltar?", False),  # a count, not names
+        ("Vilka åtgärder föreslås för parkerna?", False),
+    ],
+)
+def test_which_agency_asks_for_a_name(question: str, asks: bool) -> None:
+    from samverkan_qa.answers.evidence import has_evidence, needs_evidence
+
+    analysis = analyse(question)
+    assert analysis.organisation is asks
+    assert needs_evidence(analysis) is (asks or analysis.kind == "count")
+    if asks:
+        assert has_evidence(analysis, "Uppdraget ges till Parkverket.")
+        assert not has_evidence(analysis, "Myndigheterna ska samverka med kommunerna.")
+
+
+def test_the_organisation_the_question_names_is_not_its_answer() -> None:
+    from samverkan_qa.answers.evidence import has_evidence
+
+    analysis = analyse("Vilka myndigheter ska Ljusinspektionen samverka med?")
+    assert not has_evidence(analysis, "Ljusinspektionen ska redovisa uppdraget i maj.")
+    assert has_evidence(analysis, "Ljusinspektionen ska samverka med Parkverket.")
+
+
+def test_who_the_agencies_are_is_read_from_the_top_documents_other_passage(
+    tmp_path: Path,
+) -> None:
+    """ "Myndigheterna ska …" is the passage found; the one naming them scores far lower."""
+    from dataclasses import replace
+
+    from conftest import FakeEmbedder
+
+    from samverkan_qa.answers.passages import passage_quotes
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "uppdrag-parker.txt").write_text(
+        "Uppdrag om trygga parker\n\n"
+        "Regeringen ger Parkverket och Ljusinspektionen ett gemensamt uppdrag. "
+        + "Bakgrunden är att många upplever otrygghet på kvällstid. " * 6
+        + "\n\nMyndigheterna ska kartlägga belysningen i parkerna och föreslå åtgärder.\n",
+        encoding="utf-8",
+    )
+    (corpus / "vagar.txt").write_text(
+        "Trafik i Testby\n\nVägverket ansvarar för vägarna i Testby.\n", encoding="utf-8"
+    )
+    settings = Settings(
+        corpus=(corpus,), index_dir=tmp_path / "index", chunk_tokens=40, chunk_overlap=0
+    )
+    build_index(settings, FakeEmbedder())
+    retriever = Retriever(load_index(settings.index_dir), FakeEmbedder())
+    found = retriever.search("Parkverket Myndigheterna kartlägga belysningen Vägverket", 10).hits
+    named = next(h for h in found if "Parkverket" in h.text)
+    asked = next(h for h in found if "kartlägga belysningen" in h.text)
+    other = next(h for h in found if "Vägverket" in h.text)
+    assert named.chunk.chunk_id != asked.chunk.chunk_id
+    hits = [replace(asked, score=1.0), replace(other, score=0.9), replace(named, score=0.2)]
+    numbers = {h.chunk.chunk_id: n for n, h in enumerate(hits, start=1)}
+    analysis = analyse("Vilka myndigheter ska kartlägga belysningen i parkerna?")
+    analyzer = retriever.index.lexical.analyzer
+    quotes = [q.display for q in passage_quotes(analysis, hits, analyzer, numbers)]
+    assert quotes == ["Regeringen ger Parkverket och Ljusinspektionen ett gemensamt uppdrag."]

@@ -149,6 +149,12 @@ def lexicon() -> dict[str, Any]:
         "frame_words": folded(raw.get("frame_words", [])),
         "yes_no": {k: folded(v) for k, v in raw["yes_no"].items() if k != "about"},
         "eras": {k: folded(v) for k, v in raw["eras"].items() if k != "about"},
+        # Names are matched as written (capitals tell a name); only the asking nouns fold.
+        "organisations": {
+            k: folded(v) if k == "asked" else tuple(v)
+            for k, v in raw["organisations"].items()
+            if k != "about"
+        },
     }
 
 
@@ -188,6 +194,7 @@ class Analysis:
     roles: tuple[str, ...] = ()  # Swedish role words an English or other wording stands for
     words: tuple[str, ...] = ()
     era: str = ""  # "earliest" or "latest": "det gamla avtalet", "det senaste avtalet"
+    organisation: bool = False  # asks which organisation: "Vilken myndighet …?"
 
     @property
     def fact_answerable(self) -> bool:
@@ -240,6 +247,18 @@ def analyse(question: str, places: tuple[str, ...] = ()) -> Analysis:
         ),
         words=words,
         era=_era(folded, lex["eras"], lex["yes_no"]["agreement_nouns"]),
+        organisation=_asks_organisation(folded, lex["organisations"]["asked"]),
+    )
+
+
+def _asks_organisation(folded: str, nouns: tuple[str, ...]) -> bool:
+    """ "Vilken myndighet …", "Vilka tre myndigheter …", "Which agency …": the answer names
+    an organisation."""
+    alternatives = "|".join(re.escape(n) for n in nouns)
+    return bool(
+        re.search(
+            rf"\b(?:vilken|vilket|vilka|which|what)\s+(?:\w+\s+){{0,2}}?(?:{alternatives})", folded
+        )
     )
 
 

@@ -10,9 +10,10 @@ never a quote).
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
-from samverkan_qa.answers.analysis import Analysis, fold
+from samverkan_qa.answers.analysis import Analysis, fold, lexicon
 
 _MONTHS = "januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december"
 DATE_RE = re.compile(
@@ -103,6 +104,8 @@ def without_identifier_words(question: str) -> str:
 
 def needs_evidence(analysis: Analysis) -> bool:
     """Whether a quote must hold the kind of answer asked for (else it is only preferred)."""
+    if asks_organisation(analysis):
+        return True
     if analysis.kind == "person":
         return asks_for_name(analysis)
     return analysis.kind in EVIDENCE_KINDS
@@ -116,6 +119,8 @@ def has_evidence(analysis: Analysis, sentence: str) -> bool:
     """True when `sentence` holds the kind of answer `analysis` asks for (always true for
     kinds that need no particular evidence: lists, yes/no, reasons, ...)."""
     kind = analysis.kind
+    if asks_organisation(analysis):
+        return names_organisation(analysis, sentence)
     if kind == "date":  # "när" is also answered by "minst vartannat år", "under våren"
         return any(rx.search(sentence) for rx in (DATE_RE, SCHEDULE_RE, SEASON_RE))
     if kind == "period":
@@ -132,10 +137,45 @@ def has_evidence(analysis: Analysis, sentence: str) -> bool:
     if kind == "person":
         if asks_for_name(analysis):
             return bool(PERSON_RE.search(sentence))  # "Vem är X?" asks for a name
-        return bool(PERSON_RE.search(sentence) or _ORGANISATION_RE.search(sentence))
+        if PERSON_RE.search(sentence) or _ORGANISATION_RE.search(sentence):
+            return True  # a name, or who by role or body ("kommundirektören", "nämnden")
+        return names_organisation(analysis, sentence)  # "Vem ska granska …?" "Skatteverket"
     if kind == "reason":
         return bool(_PURPOSE_RE.search(sentence))
     return True
+
+
+def asks_organisation(analysis: Analysis) -> bool:
+    """ "Vilken myndighet leder …?", "Vilka myndigheter ska …?" (not "Hur många myndigheter")."""
+    return analysis.organisation and analysis.kind in ("list", "other")
+
+
+def names_organisation(analysis: Analysis, sentence: str) -> bool:
+    """The sentence names an organisation the question does not ("Vilka myndigheter ska IVO
+    samverka med?" is not answered by IVO)."""
+    asked = fold(analysis.question)
+    return any(fold(name) not in asked for name in named_organisations(sentence))
+
+
+def named_organisations(text: str) -> list[str]:
+    """Names of organisations in `text`, by the lexicon's endings, heads and names."""
+    return [m.group(0).strip() for m in _organisation_re().finditer(text)]
+
+
+@cache
+def _organisation_re() -> re.Pattern[str]:
+    lex = lexicon()["organisations"]
+
+    def alternatives(words: tuple[str, ...]) -> str:
+        return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+    capital = r"[A-ZÅÄÖ][\w-]*?"
+    return re.compile(
+        rf"(?<![\w-])(?:{alternatives(lex['names'])})(?![\w-])|"
+        rf"(?<![\w-])(?:{alternatives(lex['heads'])})\s+\w+|"
+        rf"(?<![\w-]){capital}(?:{alternatives(lex['suffixes'])})\b|"
+        rf"(?<![\w-])[A-ZÅÄÖ]\w+\s+(?:{alternatives(lex['after_words'])})\b"
+    )
 
 
 def is_contact_line(sentence: str) -> bool:

@@ -70,7 +70,8 @@ class QuoteConfig:
     # A sentence holding the evidence asked for but none of the question's words takes this
     # share of the support of itself with the sentence before (same paragraph).
     context_share: float = 0.8
-    # ... or, in the top passage, this least support (below any sentence sharing a word).
+    # ... or, in a passage of the top document, this least support (below any sentence
+    # sharing a word).
     top_evidence_support: float = 0.05
     # Items found by fact extraction may follow a list intro within this many characters.
     list_reach: int = 1500
@@ -203,7 +204,7 @@ def _candidates(
                 score = _wordless_support(
                     (words, folded_words, whole, folded_whole),
                     context,
-                    i == 0,
+                    hit.doc_id == hits[0].doc_id,
                     analyzer,
                     config,
                     idf,
@@ -240,7 +241,7 @@ def _candidates(
 def _wordless_support(
     question: tuple[Any, Any, Any, Any],
     context: str,
-    top_passage: bool,
+    top_document: bool,
     analyzer: Any,
     config: QuoteConfig,
     idf: Mapping[str, float],
@@ -248,21 +249,23 @@ def _wordless_support(
     """Support of a sentence holding the date or number asked for but none of the
     question's words (None: no answer). "Regeringen ger Brå i uppdrag att … Uppdraget ska
     redovisas senast den 1 mars 2026.": the subject is in the sentence before (`context`).
-    In the top passage, the ranker's choice, it may be its closing line ("Lagändringarna
-    föreslås träda i kraft den 1 juli 2023.")."""
+    In the top document, the ranker's choice, it may be a passage's closing line
+    ("Lagändringarna föreslås träda i kraft den 1 juli 2023.") or the passage before the one
+    found ("Regeringen ger Ekobrottsmyndigheten, … i uppdrag" before "Myndigheterna ska …")."""
     words, folded_words, whole, folded_whole = question
     if context and _shares_a_word(whole, folded_whole, context, analyzer):
         return config.context_share * _support(words, folded_words, context, analyzer, idf)
-    return config.top_evidence_support if top_passage else None
+    return config.top_evidence_support if top_document else None
 
 
 def _read_hits(hits: Sequence[Hit], config: QuoteConfig) -> list[int]:
-    """The hits quotes may come from: the first `max_hits` scoring near the top one."""
+    """The hits quotes may come from: the first `max_hits` scoring near the top one or from
+    its document (the passage naming who "Myndigheterna" are may score far lower)."""
     top = max(hits[0].score, 1e-9) if hits else 1.0
     return [
         i
         for i, hit in enumerate(hits[: config.max_hits])
-        if not i or hit.score >= config.min_relative_score * top
+        if not i or hit.score >= config.min_relative_score * top or hit.doc_id == hits[0].doc_id
     ]
 
 
