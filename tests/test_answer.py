@@ -600,3 +600,22 @@ def test_a_facts_sentence_leaves_out_the_items_number() -> None:
     start = text.index("2027")
     s, e = sentence_around(text, start, start + 4)
     assert text[s:e] == "Avtalet gäller till 2027."
+
+
+def test_a_verb_and_its_ning_noun_are_one_word_to_a_quote() -> None:
+    """ "När ska Parkverket slutredovisa?" is answered by "Slutredovisningen ska lämnas …",
+    not by another date that only names the agency."""
+    from samverkan_qa.answers.analysis import analyse
+    from samverkan_qa.answers.passages import passage_quotes
+    from samverkan_qa.lexical import SwedishAnalyzer
+
+    text = (
+        "Trygga parker i Testby\n\n"
+        "Parkverket får 3 miljoner kronor under 2026. "
+        "Slutredovisningen av uppdraget ska lämnas senast den 1 mars 2027.\n"
+    )
+    doc = make_doc("park", text, "Trygga parker i Testby", "corpus/park-2026.txt")
+    hit = make_hit(doc, 1, [])
+    question = analyse("När ska Parkverket slutredovisa uppdraget?")
+    (quote,) = passage_quotes(question, [hit], SwedishAnalyzer(), {hit.chunk.chunk_id: 1})
+    assert "1 mars 2027" in quote.text

@@ -295,9 +295,22 @@ def _support(
 ) -> float:
     """idf-weighted share of the question's content words in the sentence, with or without
     å/ä/ö: the rare word that names the thing asked about counts most."""
-    plain_cov = coverage(words, set(analyzer.analyze(sentence)), idf)
-    folded_cov = coverage(folded_words, set(analyzer.analyze(fold(sentence))), idf)
+    plain_cov = coverage(words, _derived(analyzer.analyze(sentence)), idf)
+    folded_cov = coverage(folded_words, _derived(analyzer.analyze(fold(sentence))), idf)
     return max(plain_cov, folded_cov)
+
+
+def _derived(stems: Any) -> set[str]:
+    """The stems with a verb's -ning noun and a -ning noun's verb: "slutredovisa" asks what
+    "Slutredovisningen ska lämnas …" says (the stemmer keeps "-ning"). Training answers 0.486
+    -> 0.492; adding "-ing" as well ("rapportering") changed nothing."""
+    out = set(stems)
+    for stem in stems:
+        if stem.endswith("ning") and len(stem) >= 8:
+            out.add(stem[:-4])
+        elif len(stem) >= 4:
+            out.add(stem + "ning")
+    return out
 
 
 def _shares_a_word(words: Any, folded_words: Any, text: str, analyzer: Any) -> bool:
