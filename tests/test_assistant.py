@@ -87,6 +87,10 @@ def ask(assistant: Assistant, question: str, history: list[str] | None = None) -
         ("När ska rapporten om bedrägerier via telefon lämnas?", "date"),
         ("Vad har beslutet för diarienummer?", "identifier"),
         ("Fritidsgårdens telefonnummer?", "identifier"),
+        # "hur mycket" asks for money when money, "extra" or "mer" is asked for
+        ("Hur mycket extra fick fältgruppen 2025?", "amount"),
+        ("Hur mycket går till fältgruppen via statsbidragen?", "amount"),
+        ("Hur mycket ska skadegörelsen ha minskat till 2027?", "other"),
     ],
 )
 def test_question_kinds(question: str, kind: str) -> None:
@@ -166,6 +170,10 @@ def test_count_evidence_needs_a_number_before_the_counted_noun() -> None:
         ("Hur många väktare anställs?", "Till väktare avsätts 12 miljoner kronor.", False),
         ("Hur många nattvandrare finns?", "Det är en förening, kallad nattvandrare.", False),
         ("Hur många fokusområden finns?", "Avtalet har ett fokusområde.", True),
+        # a compound and its last part count the same things
+        ("Hur många fritidsgårdar öppnar?", "Kommunen öppnar två fritidsklubbar.", False),
+        ("Hur många förvarsplatser ska finnas?", "Målet är 1 000 platser senast 2029.", True),
+        ("Hur många platser ska finnas?", "Målet är 1 000 förvarsplatser.", True),
     ],
 )
 def test_count_evidence_is_a_number_counting_the_noun(
@@ -187,6 +195,7 @@ def test_how_long_is_answered_by_a_duration_and_when_by_a_season() -> None:
 def test_amount_and_identifier_evidence() -> None:
     assert has_evidence(analyse("Vad kostar satsningen?"), "Satsningen kostar 2 miljoner kronor.")
     assert not has_evidence(analyse("Vad kostar satsningen?"), "Satsningen pågår till 2026.")
+    assert has_evidence(analyse("Vad kostar satsningen?"), "Satsningen kostar 7,5 mdkr.")
     email = analyse("Vilken e-postadress har Eva?")
     assert has_evidence(email, "Eva Lind, eva.lind@example.se")
     assert not has_evidence(email, "Eva Lind, 0923-651 00")

@@ -283,8 +283,14 @@ _ANYWHERE: dict[str, re.Pattern[str]] = {
         rf"(?:^|\b(?:vilket|vilken|vilka|vad|what|whats|which)\b(?:\W+\w+){{0,2}}?\W+"
         rf"|\bvad\b.*\bfor\s+)(?:\w+\W+)?({_IDENTIFIER_NOUNS})\b"
     ),
+    # "hur mycket" asks for money when money is named or "extra" or "mer" is asked for
+    # ("Hur mycket extra fick …", "Hur mycket går via statsbidragen …"), not in "Hur mycket
+    # ska dödligheten ha minskat?"
     "amount": re.compile(
-        r"\b(vad kostar|vad kostade|hur mycket (pengar|kostar|kostade)|hur manga kronor|how much)\b"
+        r"\b(vad kostar|vad kostade|hur mycket (pengar|kostar|kostade|extra|mer)|"
+        r"hur manga kronor|how much)\b|"
+        r"\bhur mycket\b.*\b(pengar|kronor|bidrag\w*|statsbidrag\w*|medel|anslag\w*|kosta\w*|"
+        r"tillskott\w*|stod|budget\w*)\b"
     ),
     "frequency": re.compile(_KIND_CUES["frequency"]),
 }

@@ -28,7 +28,7 @@ _NUMBER_WORDS = (
 _NUMBER = rf"(?:\d[\d\s.,]*\d|\d|{_NUMBER_WORDS})"
 # Units a figure of money or of time is given in: AMOUNT_RE and DURATION_RE find them, and
 # a figure followed by one counts no noun (counts).
-_MONEY = r"kr\b|kronor|sek\b|mkr|mnkr|tkr|miljon\w*|miljard\w*|euro"
+_MONEY = r"kr\b|kronor|sek\b|mkr|mnkr|mdkr|mdr\b|tkr|miljon\w*|miljard\w*|euro"
 _TIME = r"år|månad\w*|veck\w*|dag\w*|timm\w*"
 AMOUNT_RE = re.compile(
     rf"{_NUMBER}\s*(?:{_MONEY}|€|\$)|"
@@ -210,8 +210,9 @@ def counts(analysis: Analysis, sentence: str) -> bool:
     nouns = {_stem(first)}
     if second and first.endswith(("a", "e")):  # "hur många regionala resurscentrum"
         nouns.add(_stem(second))
+    asked = {first} | ({second} if second and first.endswith(("a", "e")) else set())
     for i, word in enumerate(words):
-        if _stem(fold(word)) in nouns and (
+        if (_stem(fold(word)) in nouns or _same_head(fold(word).lower(), asked)) and (
             _counted_before(words, numbers, i) or _figure_after(words, i)
         ):
             return True
@@ -242,6 +243,14 @@ def _figure_after(words: list[str], i: int) -> bool:
             j += 1  # "2 500": groups of three digits belong to the figure
         return j + 1 >= len(words) or not _UNIT_AFTER_RE.match(words[j + 1])
     return False
+
+
+def _same_head(word: str, nouns: set[str]) -> bool:
+    """A compound and its last part count the same things: "1 000 platser" for "Hur många
+    förvarsplatser", "kameror" for "övervakningskameror"."""
+    return len(word) >= 5 and any(
+        len(noun) >= 5 and (noun.endswith(word) or word.endswith(noun)) for noun in nouns
+    )
 
 
 def _stem(word: str) -> str:
