@@ -619,3 +619,27 @@ def test_a_verb_and_its_ning_noun_are_one_word_to_a_quote() -> None:
     question = analyse("När ska Parkverket slutredovisa uppdraget?")
     (quote,) = passage_quotes(question, [hit], SwedishAnalyzer(), {hit.chunk.chunk_id: 1})
     assert "1 mars 2027" in quote.text
+
+
+def test_a_question_for_one_thing_gets_the_list_item_about_it() -> None:
+    from samverkan_qa.answers.analysis import analyse
+    from samverkan_qa.answers.passages import passage_quotes
+    from samverkan_qa.lexical import SwedishAnalyzer
+
+    text = (
+        "Utredning om trygga parker\n\n"
+        "Utredningen föreslår bland annat:\n"
+        "- att parkvakterna ska ersättas av ett kommunalt parkteam,\n"
+        "- att belysningen ska förbättras i alla parker,\n"
+        "- att parkerna ska stängas klockan 23.\n"
+    )
+    doc = make_doc("parker", text, "Utredning om trygga parker", "corpus/parker-2026.txt")
+    hit = make_hit(doc, 1, [])
+    analyzer, numbers = SwedishAnalyzer(), {hit.chunk.chunk_id: 1}
+    # the item is quoted once, under its intro, without the items about other things
+    (one,) = passage_quotes(analyse("Vad föreslås ersätta parkvakterna?"), [hit], analyzer, numbers)
+    assert [i.text for i in one.items] == [
+        "- att parkvakterna ska ersättas av ett kommunalt parkteam,"
+    ]
+    (every,) = passage_quotes(analyse("Vilka förslag har utredningen?"), [hit], analyzer, numbers)
+    assert len(every.items) == 3

@@ -9,7 +9,7 @@ with its items; a quote from a law carries its § number.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -126,7 +126,35 @@ def passage_quotes(
             chosen.append(cand)
             budget -= size
     chosen.sort(key=lambda c: (c.hit_index, c.start))
-    return [_quote(c, hits[c.hit_index], numbers, config) for c in chosen]
+    quotes = [_quote(c, hits[c.hit_index], numbers, config) for c in chosen]
+    if analysis.kind not in ("list", "aggregate"):
+        words = _asked_words(analysis, analyzer)
+        quotes = [_asked_items(q, words, analyzer, idf or {}) for q in quotes]
+    listed = [i for q in quotes for i in q.items]
+    return [q for q in quotes if not any(_inside(q, i) for i in listed)]  # said once, as an item
+
+
+def _inside(quote: Quote, item: Quote) -> bool:
+    return quote.doc_id == item.doc_id and item.start <= quote.start and quote.end <= item.end
+
+
+def _asked_words(analysis: Analysis, analyzer: Any) -> tuple[Any, Any]:
+    """The question's content words (as typed, and without å/ä/ö) that a quote must share:
+    not the place, the framing ("Vad innebär …") or the identifier's name."""
+    question = without_frame_words(without_places(analysis.question, analysis.municipalities))
+    if analysis.kind == "identifier":
+        question = without_identifier_words(question)
+    return question_words(question, analyzer), question_words(fold(question), analyzer)
+
+
+def _asked_items(
+    quote: Quote, words: tuple[Any, Any], analyzer: Any, idf: Mapping[str, float]
+) -> Quote:
+    """A question that asks for no list is answered by the items of a list intro that share
+    its words ("Vad föreslås ersätta tulltillägget?": the one item about it), all of them if
+    none does."""
+    kept = tuple(i for i in quote.items if _support(*words, i.text, analyzer, idf) > 0)
+    return replace(quote, items=kept) if kept else quote
 
 
 def _candidates(
@@ -139,11 +167,7 @@ def _candidates(
 ) -> list[_Candidate]:
     if not hits:
         return []
-    question = without_frame_words(without_places(analysis.question, analysis.municipalities))
-    if analysis.kind == "identifier":
-        question = without_identifier_words(question)
-    words = question_words(question, analyzer)
-    folded_words = question_words(fold(question), analyzer)
+    words, folded_words = _asked_words(analysis, analyzer)
     whole = [(w, ()) for w, _ in words]  # whole words only: no credit for compound parts
     folded_whole = [(w, ()) for w, _ in folded_words]
     top = max(hits[0].score, 1e-9)
