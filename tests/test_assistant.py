@@ -206,6 +206,9 @@ def test_amount_and_identifier_evidence() -> None:
 def test_when_is_answered_by_a_date_or_a_schedule_not_by_a_vague_adverb() -> None:
     when = analyse("När trädde lagen i kraft?")
     assert has_evidence(when, "Lagen trädde i kraft den 1 mars 2024.")
+    # a year inside a reference number is no date
+    assert not has_evidence(when, "Beslutet fattades (Ju2025/00775).")
+    assert not has_evidence(when, "Se betänkandet (SOU 2017:39) om lagen.")
     assert has_evidence(analyse("När träffas rådet?"), "Rådet träffas två gånger per år.")
     assert not has_evidence(when, "Kommunen ska kontinuerligt rapportera till länsstyrelsen.")
     assert not has_evidence(analyse("When did the law enter into force?"), "Det sker löpande.")

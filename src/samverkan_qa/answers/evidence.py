@@ -16,9 +16,10 @@ from typing import Any
 from samverkan_qa.answers.analysis import Analysis, fold, lexicon
 
 _MONTHS = "januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december"
+# A year alone is no date inside a reference number ("Ju2025/00775", "SOU 2017:39").
 DATE_RE = re.compile(
     rf"(?<!\d)(?:(?:19|20)\d\d-[01]\d-[0-3]\d|\d{{1,2}}\s+(?:{_MONTHS})(?:\s+(?:19|20)\d\d)?|"
-    rf"(?:19|20)\d\d)(?!\d)",
+    rf"(?<![\w/])(?:19|20)\d\d(?![/:]\d))(?!\d)",
     re.IGNORECASE,
 )
 _NUMBER_WORDS = (
