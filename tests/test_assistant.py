@@ -91,6 +91,8 @@ def ask(assistant: Assistant, question: str, history: list[str] | None = None) -
         ("Hur mycket extra fick fältgruppen 2025?", "amount"),
         ("Hur mycket går till fältgruppen via statsbidragen?", "amount"),
         ("Hur mycket ska skadegörelsen ha minskat till 2027?", "other"),
+        ("ordningslagen ändring ikraftträdande", "date"),
+        ("Hur gammalt får registerutdraget vara?", "period"),
     ],
 )
 def test_question_kinds(question: str, kind: str) -> None:
@@ -676,7 +678,8 @@ def test_organisation_names_are_found_by_ending_head_and_list() -> None:
 
     text = (
         "Regeringen ger Parkverket, Ljusinspektionen, Myndigheten för parkskötsel och MSB "
-        "ett uppdrag. Trädgårdsförebyggande rådet och Statens parknämnd ska bistå. "
+        "ett uppdrag. Trädgårdsförebyggande rådet och Statens parknämnd ska bistå, "
+        "liksom Testby tingsrätt och Testby universitet. "
         "Myndigheterna ska samverka med kommunerna."
     )
     assert named_organisations(text) == [
@@ -686,6 +689,8 @@ def test_organisation_names_are_found_by_ending_head_and_list() -> None:
         "MSB",
         "Trädgårdsförebyggande rådet",
         "Statens parknämnd",
+        "Testby tingsrätt",
+        "Testby universitet",
     ]
 
 
@@ -694,6 +699,7 @@ def test_organisation_names_are_found_by_ending_head_and_list() -> None:
     [
         ("Vilken myndighet leder arbetet med parkerna?", True),
         ("Vilka tre myndigheter ska belysa parkerna?", True),
+        ("Vilken länsstyrelse samordnar arbetet?", True),
         ("Which agencies will light the parks?", True),
         ("Hur många myndigheter deltar?", False),  # a count, not names
         ("Vilka åtgärder föreslås för parkerna?", False),

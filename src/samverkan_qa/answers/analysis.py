@@ -60,11 +60,11 @@ _KIND_CUES: dict[str, str] = {
     "count": r"\b(hur manga|antal|antalet|how many|number of)\b",
     "period": (
         r"\b(hur lange|giltighetstid|avtalsperiod|period|perioden|lopt?id|how long|until when|"
-        r"till nar)\b"
+        r"till nar|hur gammal\w*)\b"
     ),
     "date": (
         rf"{_WHEN_ASKED}|\b(vilket ar|vilket datum|vilken dag|fran vilket datum|sedan nar|"
-        r"fran nar|when|what date|which date|what year|which year)\b"
+        r"fran nar|ikrafttradande\w*|when|what date|which date|what year|which year)\b"
     ),
     "reason": r"\b(varfor|syfte\w*|mal(et)?|why|purpose|aim)\b",
     "list": r"\b(vilka|vad for|which|what are)\b",
