@@ -762,3 +762,18 @@ def test_who_the_agencies_are_is_read_from_the_top_documents_other_passage(
     analyzer = retriever.index.lexical.analyzer
     quotes = [q.display for q in passage_quotes(analysis, hits, analyzer, numbers)]
     assert quotes == ["Regeringen ger Parkverket och Ljusinspektionen ett gemensamt uppdrag."]
+
+
+@pytest.mark.parametrize(
+    ("question", "parties"),
+    [
+        ("Är polisen part i avtalet?", True),
+        ("Vilken part ansvarar för uppföljningen?", True),
+        ("Vilka är parterna i Kalix?", True),
+        # "part" opens other words: a partner, a political party
+        ("Hur många utsätts för våld av en partner?", False),
+        ("Vilka partier står bakom förslaget?", False),
+    ],
+)
+def test_the_parties_are_asked_for_by_part_not_by_partner(question: str, parties: bool) -> None:
+    assert (analyse(question).field == "parties") is parties
