@@ -643,3 +643,28 @@ def test_a_question_for_one_thing_gets_the_list_item_about_it() -> None:
     ]
     (every,) = passage_quotes(analyse("Vilka förslag har utredningen?"), [hit], analyzer, numbers)
     assert len(every.items) == 3
+
+
+def test_a_fact_answers_a_question_naming_no_place_only_from_a_document_found() -> None:
+    """ "Vilket diarienummer har beslutet om parkerna?" is not answered by the number of a
+    document the search did not find."""
+    from samverkan_qa.answers.analysis import analyse
+    from samverkan_qa.answers.facts import candidates
+
+    parks = make_doc(
+        "parker",
+        "Beslut om parker\n\nDnr KS 2026/17\n\nNämnden beslutar om parkerna.\n",
+        "Beslut om parker",
+        "corpus/parker-2026.txt",
+    )
+    roads = make_doc(
+        "vagar",
+        "Beslut om vägar\n\nDnr KS 2026/99\n\nNämnden beslutar om vägarna.\n",
+        "Beslut om vägar",
+        "corpus/vagar-2026.txt",
+    )
+    question = analyse("Vilket diarienummer har beslutet om parkerna?")
+    assert question.field == "diary_number"
+    found = candidates(question, [parks, roads], ["parker"], "diary_number")
+    assert [d.doc_id for d in found] == ["parker"]
+    assert candidates(question, [parks, roads], [], "diary_number") == []

@@ -92,15 +92,17 @@ def candidates(
     docs = [d for d in documents if field_facts(d, name)]
     if analysis.document_kinds:  # "Hur länge gäller lagen?" asks about a law, not an agreement
         docs = [d for d in docs if document_kinds(d) & set(analysis.document_kinds)]
+    order = {doc_id: i for i, doc_id in enumerate(ranked)}
     if analysis.municipalities:
         named = {m.casefold() for m in analysis.municipalities}
         docs = [d for d in docs if named & {m.casefold() for m in municipalities(d)}]
+    else:  # a document the search did not find is about something else
+        docs = [d for d in docs if d.doc_id in order]
     if analysis.years:  # the documents of the year asked for, those dated by it first
         best = max((year_match(d, analysis.years) for d in docs), default=0)
         docs = [d for d in docs if year_match(d, analysis.years) == best]
     elif analysis.era:  # "det gamla avtalet": the earliest of them, "det senaste" the latest
         docs = of_era(docs, analysis.era)
-    order = {doc_id: i for i, doc_id in enumerate(ranked)}
     return sorted(
         docs,
         key=lambda d: (-named_in(analysis, d), order.get(d.doc_id, len(order)), -_latest(d)),

@@ -94,10 +94,7 @@ def _membership(
     analysis: Analysis, documents: Sequence[Document], ranked: Sequence[str]
 ) -> FactAnswer | None:
     one = replace(analysis, kind="list", field="parties")
-    docs = candidates(one, documents, ranked, "parties")
-    if not analysis.municipalities:  # "Ingår polisen i avtalet?": the agreements found
-        found = set(ranked)
-        docs = [d for d in docs if d.doc_id in found]
+    docs = candidates(one, documents, ranked, "parties")  # without a place: those found
     for doc in docs:
         named = _party_sentence(doc, analysis.party_kinds)
         if named is not None:
