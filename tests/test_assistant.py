@@ -646,7 +646,7 @@ def test_the_top_passage_is_quoted_unless_a_lower_one_says_much_more(assistant: 
     assert "varje månad" in quoted(sandviken, kalix)
 
 
-def test_a_date_without_the_questions_words_is_quoted_only_from_the_top_passage(
+def test_a_date_without_the_questions_words_is_quoted_only_from_the_top_document(
     assistant: Assistant,
 ) -> None:
     from dataclasses import replace
@@ -664,7 +664,7 @@ def test_a_date_without_the_questions_words_is_quoted_only_from_the_top_passage(
         ranked = [replace(h, rank=n, score=1.0 / n) for n, h in enumerate(hits, start=1)]
         return [q.display for q in passage_quotes(analysis, ranked, analyzer, numbers)]
 
-    # the ranker's top passage: its date is the answer, though it shares no word
+    # the ranker's top document: its date is the answer, though it shares no word
     assert any("3 mars 2023" in q for q in quotes(kalix, other))
     # a lower passage's date about something else is no answer
     assert not any("3 mars 2023" in q for q in quotes(other, kalix))
