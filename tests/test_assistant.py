@@ -203,6 +203,10 @@ def test_amount_and_identifier_evidence() -> None:
     assert not has_evidence(email, "Eva Lind, 0923-651 00")
     phone = analyse("Vilket telefonnummer har Eva?")
     assert has_evidence(phone, "Eva Lind, 0923-651 00")
+    diary = analyse("Vilket diarienummer har uppdraget?")
+    assert has_evidence(diary, "Uppdraget (Ju2022/01209) beslutades i mars.")  # Regeringskansliet's
+    assert has_evidence(diary, "Beslutet har nummer KS 2024/123.")
+    assert not has_evidence(diary, "Uppdraget beslutades den 3 mars 2022.")
 
 
 def test_when_is_answered_by_a_date_or_a_schedule_not_by_a_vague_adverb() -> None:
@@ -679,7 +683,7 @@ def test_organisation_names_are_found_by_ending_head_and_list() -> None:
     text = (
         "Regeringen ger Parkverket, Ljusinspektionen, Myndigheten för parkskötsel och MSB "
         "ett uppdrag. Trädgårdsförebyggande rådet och Statens parknämnd ska bistå, "
-        "liksom Testby tingsrätt och Testby universitet. "
+        "liksom Testby tingsrätt, Testby universitet och Forum för parkliv. "
         "Myndigheterna ska samverka med kommunerna."
     )
     assert named_organisations(text) == [
@@ -691,6 +695,7 @@ def test_organisation_names_are_found_by_ending_head_and_list() -> None:
         "Statens parknämnd",
         "Testby tingsrätt",
         "Testby universitet",
+        "Forum för parkliv",
     ]
 
 

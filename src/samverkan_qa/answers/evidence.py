@@ -60,8 +60,10 @@ SCHEDULE_RE = re.compile(rf"\b(?:{_SCHEDULE})\b", re.IGNORECASE)
 FREQUENCY_RE = re.compile(rf"\b(?:{_SCHEDULE}|regelbundet|kontinuerligt|löpande)\b", re.IGNORECASE)
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE_RE = re.compile(r"(?<![\w-])(?:\+46\s?|0)\d{1,3}[-\s]?\d{2,3}(?:[\s-]?\d{2,3}){1,3}(?!\d)")
+# "KS 2024/123", "KS-2024/17", and the Government Offices' "Ju2022/01209", "Fi2021/00123".
 DIARY_RE = re.compile(
-    r"\b(?:[A-ZÅÄÖ]{1,6}[\s-]?)?(?:19|20)\d\d/\d+(?:[.:]\d+)*\b|\b[Dd]nr\.?\s*\S+"
+    r"\b(?:[A-ZÅÄÖ][A-Za-zÅÄÖåäö]{0,5}[\s-]?)?(?:19|20)\d\d/\d+(?:[.:]\d+)*\b|"
+    r"\b[Dd]nr\.?\s*\S+"
 )
 # Two capitalised words in a row, not at a sentence start: a person's name.
 PERSON_RE = re.compile(
