@@ -194,6 +194,14 @@ def test_how_long_is_answered_by_a_duration_and_when_by_a_season() -> None:
     assert not has_evidence(when, "Regeringen återkommer med ett förslag.")
 
 
+def test_a_name_before_its_title_opens_the_sentence() -> None:
+    who = analyse("Vem är särskild utredare?")
+    assert has_evidence(who, "Pia Ek, lagman i Testby, är utsedd till särskild utredare.")
+    assert has_evidence(who, "Till särskild utredare utses Pia Ek.")
+    assert not has_evidence(who, "Regeringen utser en särskild utredare.")
+    assert not has_evidence(who, "Särskild Utredare ska lämna förslag.")  # no comma: no name
+
+
 def test_amount_and_identifier_evidence() -> None:
     assert has_evidence(analyse("Vad kostar satsningen?"), "Satsningen kostar 2 miljoner kronor.")
     assert not has_evidence(analyse("Vad kostar satsningen?"), "Satsningen pågår till 2026.")

@@ -70,6 +70,12 @@ PERSON_RE = re.compile(
     r"(?<![.!?]\s)(?<!^)\b[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?"
     r"\s+[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?\b"
 )
+# ... or at the start when a comma follows, as a name before its title does ("Peder
+# Liljeqvist, kammarrättslagman i Stockholm, är utsedd …").
+_LEADING_NAME_RE = re.compile(
+    r"^\s*[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?"
+    r"\s+[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?,"
+)
 _COUNT_NOUN_RE = re.compile(
     r"\b(?:hur\s+manga|antal(?:et)?\s+(?:av\s+)?|how\s+many)\s+(\w+)(?:\s+(\w+))?"
 )
@@ -139,13 +145,17 @@ def has_evidence(analysis: Analysis, sentence: str) -> bool:
         return bool(rx.search(sentence))
     if kind == "person":
         if asks_for_name(analysis):
-            return bool(PERSON_RE.search(sentence))  # "Vem är X?" asks for a name
-        if PERSON_RE.search(sentence) or _ORGANISATION_RE.search(sentence):
+            return names_a_person(sentence)  # "Vem är X?" asks for a name
+        if names_a_person(sentence) or _ORGANISATION_RE.search(sentence):
             return True  # a name, or who by role or body ("kommundirektören", "nämnden")
         return names_organisation(analysis, sentence)  # "Vem ska granska …?" "Skatteverket"
     if kind == "reason":
         return bool(_PURPOSE_RE.search(sentence))
     return True
+
+
+def names_a_person(sentence: str) -> bool:
+    return bool(PERSON_RE.search(sentence) or _LEADING_NAME_RE.match(sentence))
 
 
 def asks_organisation(analysis: Analysis) -> bool:
