@@ -106,9 +106,10 @@ def passage_quotes(
     chunk id to its source number; `idf` (stem -> weight) weights the question's words;
     `meaning` (for a question in another language than the documents') scores sentences
     by their cosine with the question where words cannot."""
-    config = config or QuoteConfig()
+    config, idf = config or QuoteConfig(), idf or {}
     senses = _meaning_support(hits, config, meaning) if meaning is not None else {}
-    found = _candidates(analysis, hits, analyzer, config, idf or {}, senses)
+    words = _asked_words(analysis, analyzer)
+    found = _candidates(analysis, hits, words, analyzer, config, idf, senses)
     if not found:
         return []
     found.sort(key=lambda c: (-c.score, c.hit_index, c.start))
@@ -128,8 +129,7 @@ def passage_quotes(
     chosen.sort(key=lambda c: (c.hit_index, c.start))
     quotes = [_quote(c, hits[c.hit_index], numbers, config) for c in chosen]
     if analysis.kind not in ("list", "aggregate"):
-        words = _asked_words(analysis, analyzer)
-        quotes = [_asked_items(q, words, analyzer, idf or {}) for q in quotes]
+        quotes = [_asked_items(q, words, analyzer, idf) for q in quotes]
     listed = [i for q in quotes for i in q.items]
     return [q for q in quotes if not any(_inside(q, i) for i in listed)]  # said once, as an item
 
@@ -160,6 +160,7 @@ def _asked_items(
 def _candidates(
     analysis: Analysis,
     hits: Sequence[Hit],
+    asked: tuple[Any, Any],
     analyzer: Any,
     config: QuoteConfig,
     idf: Mapping[str, float],
@@ -167,7 +168,7 @@ def _candidates(
 ) -> list[_Candidate]:
     if not hits:
         return []
-    words, folded_words = _asked_words(analysis, analyzer)
+    words, folded_words = asked  # _asked_words, computed once per question
     whole = [(w, ()) for w, _ in words]  # whole words only: no credit for compound parts
     folded_whole = [(w, ()) for w, _ in folded_words]
     top = max(hits[0].score, 1e-9)
