@@ -65,17 +65,12 @@ DIARY_RE = re.compile(
     r"\b(?:[A-ZÅÄÖ][A-Za-zÅÄÖåäö]{0,5}[\s-]?)?(?:19|20)\d\d/\d+(?:[.:]\d+)*\b|"
     r"\b[Dd]nr\.?\s*\S+"
 )
+_NAME = r"[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?"  # "Anna", "Lind-Ek"
 # Two capitalised words in a row, not at a sentence start: a person's name.
-PERSON_RE = re.compile(
-    r"(?<![.!?]\s)(?<!^)\b[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?"
-    r"\s+[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?\b"
-)
+PERSON_RE = re.compile(rf"(?<![.!?]\s)(?<!^)\b{_NAME}\s+{_NAME}\b")
 # ... or at the start when a comma follows, as a name before its title does ("Peder
 # Liljeqvist, kammarrättslagman i Stockholm, är utsedd …").
-_LEADING_NAME_RE = re.compile(
-    r"^\s*[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?"
-    r"\s+[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?,"
-)
+_LEADING_NAME_RE = re.compile(rf"^\s*{_NAME}\s+{_NAME},")
 _COUNT_NOUN_RE = re.compile(
     r"\b(?:hur\s+manga|antal(?:et)?\s+(?:av\s+)?|how\s+many)\s+(\w+)(?:\s+(\w+))?"
 )
@@ -220,12 +215,13 @@ def counts(analysis: Analysis, sentence: str) -> bool:
     if not m:
         return any(numbers)
     first, second = m.groups()
-    nouns = {_stem(first)}
+    asked = {first}
     if second and first.endswith(("a", "e")):  # "hur många regionala resurscentrum"
-        nouns.add(_stem(second))
-    asked = {first} | ({second} if second and first.endswith(("a", "e")) else set())
+        asked.add(second)
+    nouns = {_stem(noun) for noun in asked}
     for i, word in enumerate(words):
-        if (_stem(fold(word)) in nouns or _same_head(fold(word).lower(), asked)) and (
+        folded = fold(word)
+        if (_stem(folded) in nouns or _same_head(folded, asked)) and (
             _counted_before(words, numbers, i) or _figure_after(words, i)
         ):
             return True
